@@ -1,0 +1,14 @@
+"""Shared fixtures: tiny synthetic datasets made on the fly (tests never need ../shared)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A 12-train / 4-val synthetic dataset of 128x128 images; returns the path of its data.yaml."""
+    from tinydet.data.synth import SynthSpec, make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("tiny") / "data"
+    return make_synthetic_dataset(root, SynthSpec(images=12, val_images=4, seed=0, size=(128, 128)), quiet=True)

@@ -1,0 +1,7 @@
+"""`python -m tinydet` is the `tinydet` command."""
+
+import sys
+
+from tinydet.cli import main
+
+sys.exit(main())

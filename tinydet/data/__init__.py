@@ -1,0 +1,1 @@
+"""Datasets: formats, validation, analysis, tiling, keypoint conversion, synthetic data."""

@@ -1,0 +1,1 @@
+"""Evaluation: COCO metrics, tiny-object buckets, centre-distance AP, reports."""

@@ -1,0 +1,1 @@
+"""Inference: full-image and sliced predictors that return `Detections`."""

@@ -1,0 +1,43 @@
+"""Full-image prediction with an ultralytics checkpoint, yielding `Detections` per image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinydet.detections import Detections
+
+
+@dataclass(frozen=True)
+class FullImageOptions:
+    """imgsz: network input size (px); conf: score threshold; iou: NMS IoU; max_det: boxes kept per image."""
+
+    imgsz: int = 640
+    conf: float = 0.25
+    iou: float = 0.7
+    max_det: int = 300
+    device: str | None = None
+    agnostic_nms: bool = False
+
+
+def load_model(model: str | Path):
+    """An ultralytics YOLO object for a checkpoint path (never a bare name that would download)."""
+    from ultralytics import YOLO
+
+    from tinydet.models.zoo import resolve_model
+
+    return YOLO(resolve_model(model))
+
+
+def predict_images(model, images: Iterable[Path], options: FullImageOptions = FullImageOptions()) -> Iterator[tuple[Path, Detections]]:
+    """Predict each image whole; yields (image path, Detections in that image's pixels)."""
+    kwargs = dict(
+        imgsz=options.imgsz, conf=options.conf, iou=options.iou, max_det=options.max_det,
+        agnostic_nms=options.agnostic_nms, verbose=False,
+    )
+    if options.device is not None:
+        kwargs["device"] = options.device
+    for image in images:
+        (result,) = model.predict(source=str(image), **kwargs)
+        yield Path(image), Detections.from_ultralytics(result)

@@ -1,0 +1,1 @@
+"""Adapters to the libraries tinydet builds on. Only `ultralytics.py` touches ultralytics internals."""

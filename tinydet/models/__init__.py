@@ -1,0 +1,1 @@
+"""Model zoo: configs in cfg/, names -> configs in zoo.py."""

@@ -1,0 +1,108 @@
+"""The model zoo: names -> config files, for tinydet's own configs and the stock ultralytics ones we list.
+
+Names carry the scale letter like ultralytics (`yolov8n-p2-nop5`, `yolo11s-p2-cbam`); the file on disk has
+none (`yolov8-p2-nop5.yaml` with an n/s/m `scales` table). Ultralytics strips the letter itself when it finds
+no file of the full name, so the path we hand to `YOLO()` is the scale-lettered one beside the real file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tinydet.errors import TinydetError
+
+CFG_DIR = Path(__file__).parent / "cfg"
+_FAMILY = re.compile(r"^(yolov?\d+)(-.*)?$")  # 'yolov8-p2-nop5' -> ('yolov8', '-p2-nop5')
+
+# Stock ultralytics configs listed in the zoo for reference (ultralytics resolves these names itself, offline).
+STOCK_FAMILIES = (
+    "yolov8",
+    "yolov8-p2",
+    "yolov8-pose",
+    "yolov8-seg",
+    "yolo11",
+    "yolo11-pose",
+    "yolo11-seg",
+    "yolo26",
+    "yolo26-p2",
+    "yolo26-pose",
+    "yolo26-seg",
+)
+STOCK_SCALES = "nsm"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One named model: `name` (with scale letter), `family_file` (real YAML), `scale`, `source` (tinydet/stock)."""
+
+    name: str
+    family_file: str
+    scale: str
+    source: str
+
+    @property
+    def model_path(self) -> str:
+        """What to pass to `ultralytics.YOLO()`: the scale-lettered path (see module docstring)."""
+        if self.source == "stock":
+            return f"{self.name}.yaml"
+        return str(Path(self.family_file).with_name(f"{self.name}.yaml"))
+
+
+def scaled_name(family: str, scale: str) -> str:
+    """'yolov8-p2-nop5', 'n' -> 'yolov8n-p2-nop5'."""
+    match = _FAMILY.match(family)
+    if not match:
+        raise ValueError(f"config name '{family}' does not start with yolov<digits> or yolo<digits>")
+    return f"{match.group(1)}{scale}{match.group(2) or ''}"
+
+
+def _tinydet_entries() -> list[ZooEntry]:
+    entries = []
+    for path in sorted(CFG_DIR.glob("*.yaml")):
+        scales = (yaml.safe_load(path.read_text()) or {}).get("scales") or {}
+        for scale in scales:
+            entries.append(ZooEntry(scaled_name(path.stem, scale), str(path), scale, "tinydet"))
+    return entries
+
+
+def _stock_entries() -> list[ZooEntry]:
+    return [
+        ZooEntry(scaled_name(family, scale), f"{family}.yaml", scale, "stock")
+        for family in STOCK_FAMILIES
+        for scale in STOCK_SCALES
+    ]
+
+
+def zoo() -> dict[str, ZooEntry]:
+    """Every named model, tinydet's configs first (a tinydet config of the same name wins)."""
+    entries: dict[str, ZooEntry] = {}
+    for entry in _stock_entries() + _tinydet_entries():
+        entries[entry.name] = entry
+    return entries
+
+
+def resolve_model(spec: str | Path) -> str:
+    """A model argument (zoo name, YAML path or checkpoint path) -> what to pass to `ultralytics.YOLO()`.
+
+    Never returns a bare weight name: ultralytics would try to download it.
+    """
+    text = str(spec)
+    path = Path(text).expanduser()
+    suffix = path.suffix.lower()
+    if suffix in {".pt", ".yaml", ".yml"} and path.is_file():
+        return str(path.resolve())
+    if suffix == ".pt":
+        raise TinydetError(f"checkpoint not found: {text} (tinydet never downloads weights; train one first)")
+    if suffix in {".yaml", ".yml"} and ("/" in text or "\\" in text):
+        raise TinydetError(f"model config not found: {text}")
+    name = path.stem if suffix in {".yaml", ".yml"} else text
+    entries = zoo()
+    if name in entries:
+        return entries[name].model_path
+    close = [n for n in entries if n.split("-")[0] == name.split("-")[0]][:8]
+    hint = f"; similar: {', '.join(close)}" if close else ""
+    raise TinydetError(f"unknown model '{text}': not a file and not in the zoo (run `tinydet models`){hint}")

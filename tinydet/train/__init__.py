@@ -1,0 +1,1 @@
+"""Training: recipes, losses and trainer integration on top of ultralytics."""
