@@ -68,7 +68,8 @@ def load_data_yaml(path: str | Path, required_splits: tuple[str, ...] = ("train"
     names = _names(raw, path)
     if isinstance(raw.get("nc"), int) and raw["nc"] != len(names):
         raise DataError(f"'nc' is {raw['nc']} but 'names' lists {len(names)} classes", path)
-    root = Path(raw["path"]) if raw.get("path") else path.parent
+    path = path.resolve()
+    root = Path(str(raw["path"])).expanduser() if raw.get("path") else path.parent
     if not root.is_absolute():
         root = (path.parent / root).resolve()
     if not root.is_dir():
