@@ -1,8 +1,30 @@
-"""`tinydet train`: train a zoo model or YAML on a YOLO dataset."""
+"""`tinydet train`: train a zoo model or YAML on a YOLO dataset, optionally with a small-object recipe."""
 
 from __future__ import annotations
 
 from tinydet.cli.common import parse_overrides
+
+# Recipe options: (flag, dest, type, help). Defaults live in tinydet.train.recipe.Recipe; flags default to None
+# so that only the ones given override a --recipe-file.
+RECIPE_FLAGS = (
+    ("--recipe", "recipe", str, "default | pose-aux: train the config's pose twin on box-centre keypoints with "
+     "low box/DFL gains, then convert to a detect model with zero inference overhead (weights/best_detect.pt)"),
+    ("--box-loss", "box_loss", str, "ciou | diou | giou | nwd | nwd-ciou (default ciou)"),
+    ("--nwd-c", "nwd_c", float, "NWD constant C in pixels (default 12.8, Wang et al. 2021)"),
+    ("--nwd-ratio", "nwd_ratio", float, "weight of NWD in the nwd-ciou blend (default 0.5)"),
+    ("--assigner-metric", "assigner_metric", str, "iou | nwd: localisation term of the task-aligned assigner"),
+    ("--cls-loss", "cls_loss", str, "bce | focal | varifocal | qfl (default bce)"),
+    ("--focal-gamma", "focal_gamma", float, "gamma of focal/varifocal/qfl (default: the paper's, 2.0)"),
+    ("--focal-alpha", "focal_alpha", float, "alpha of focal (0.25) / varifocal (0.75)"),
+    ("--label-smoothing", "label_smoothing", float, "EPS: targets t -> t(1-EPS) + EPS/2 (default 0)"),
+    ("--pose-box-gain", "pose_box_gain", float, "pose-aux: box loss gain of the pose run (default 0.01)"),
+    ("--pose-dfl-gain", "pose_dfl_gain", float, "pose-aux: DFL loss gain of the pose run (default 0.01)"),
+    ("--geo-mixup", "geo_mixup", float, "probability of geometry-preserving mixup, ratio ~ Beta(1.5, 1.5)"),
+    ("--small-copy-paste", "small_copy_paste", float, "probability of pasting small objects where they overlap nothing"),
+    ("--copy-paste-max", "copy_paste_max", int, "at most this many pasted objects per image (default 10)"),
+    ("--copy-paste-max-size", "copy_paste_max_size", float, "paste only objects with sqrt(area) <= this (px, default 32)"),
+    ("--fitness", "fitness", str, "metric that picks best.pt: ultralytics (default) or a tinydet metric, e.g. APs"),
+)
 
 
 def register(sub, formatter) -> None:
@@ -10,7 +32,13 @@ def register(sub, formatter) -> None:
         "train",
         help="train a model (zoo name, YAML or checkpoint) on a dataset",
         description="Train with ultralytics' trainer into one run folder (weights/best.pt, weights/last.pt, "
-        "results.csv). An interrupted run continues with --resume RUN_DIR.",
+        "results.csv with tinydet's small-object metrics every epoch, tinydet_run.yaml with every option).\n"
+        "An interrupted run continues with --resume RUN_DIR.\n\n"
+        "Recipe options come from --recipe-file (YAML: these options by name, plus an 'ultralytics:' mapping),\n"
+        "then from the flags below, which win. Any ultralytics argument passes through with --set KEY=VALUE:\n"
+        "e.g. cos_lr=true warmup_epochs=3 (cosine LR with warmup), nbs=64 (gradient accumulation to a nominal\n"
+        "batch), multi_scale=0.5 (multi-scale training range), mixup=0.1 (ultralytics' same-size mixup),\n"
+        "cls_pw=1.0 (inverse-frequency class weights). EMA of the weights is always on in ultralytics.",
         formatter_class=formatter,
     )
     p.add_argument("--data", help="data.yaml of a YOLO dataset (or its folder)")
@@ -24,11 +52,29 @@ def register(sub, formatter) -> None:
     p.add_argument("--workers", type=int, default=4, help="dataloader workers (ultralytics uses 0 on CPU)")
     p.add_argument("--patience", type=int, default=100, help="stop after this many epochs without improvement")
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue an interrupted run")
+    p.add_argument("--recipe-file", default=None, help="YAML recipe (e.g. the best trial written by `tinydet tune`)")
+    group = p.add_argument_group("recipe options (default: plain ultralytics training)")
+    for flag, dest, kind, text in RECIPE_FLAGS:
+        group.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    group.add_argument("--random-interp", dest="random_interp", action="store_true", default=None,
+                       help="resize training images with a random interpolation method")
+    group.add_argument("--no-sync-bn", dest="sync_bn", action="store_false", default=None,
+                       help="keep plain BatchNorm under multi-GPU DDP (default: SyncBatchNorm)")
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="any other ultralytics train argument, e.g. --set mosaic=0.5 --set lr0=0.02 (repeatable)",
     )
     p.set_defaults(run=run)
+
+
+def recipe_from_args(args):
+    """The Recipe of a `tinydet train` command line: --recipe-file first, then the flags that were given."""
+    from tinydet.train.recipe import Recipe, load_recipe_file
+
+    base = load_recipe_file(args.recipe_file).to_dict() if args.recipe_file else {}
+    dests = [dest for _, dest, _, _ in RECIPE_FLAGS] + ["random_interp", "sync_bn"]
+    base.update({d: getattr(args, d) for d in dests if getattr(args, d) is not None})
+    return Recipe.from_dict(base)
 
 
 def run(args) -> int:
@@ -43,7 +89,7 @@ def run(args) -> int:
         opts = TrainOptions(
             data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
             out=args.out, seed=args.seed, device=args.device, workers=args.workers, patience=args.patience,
-            overrides=parse_overrides(args.overrides),
+            recipe=recipe_from_args(args), overrides=parse_overrides(args.overrides),
         )
         result = train(opts)
     print(f"best checkpoint: {result.best}")

@@ -299,6 +299,310 @@ def parse_model(d, ch, verbose=True):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Training: tinydet recipes on ultralytics' trainers
+# --------------------------------------------------------------------------------------------------------------
+# A recipe travels with the trainer as a callback object (RecipeCallback): ultralytics passes callbacks to its
+# trainer, and pickles them (cloudpickle) into the script it launches for multi-GPU DDP, which deletes the run
+# folder before starting; so the recipe survives where a file in the run folder would not.
+from ultralytics.models.yolo.detect import DetectionTrainer as _DetectionTrainer  # noqa: E402
+from ultralytics.models.yolo.detect import DetectionValidator as _DetectionValidator  # noqa: E402
+from ultralytics.models.yolo.pose import PoseTrainer as _PoseTrainer  # noqa: E402
+from ultralytics.models.yolo.pose import PoseValidator as _PoseValidator  # noqa: E402
+from ultralytics.utils import loss as _loss  # noqa: E402
+from ultralytics.utils import tal as _tal  # noqa: E402
+
+
+class _RecipeBboxLoss(_loss.BboxLoss):
+    """ultralytics' BboxLoss with the IoU term replaced by the recipe's box loss (DFL / L1 term unchanged).
+
+    ultralytics passes boxes in grid units (pixels / stride); NWD is not scale-invariant, so boxes are taken
+    back to pixels with each anchor's stride before the loss.
+    """
+
+    def __init__(self, reg_max: int, box_loss: str, nwd_c: float, nwd_ratio: float):
+        super().__init__(reg_max)
+        self.box_loss, self.nwd_c, self.nwd_ratio = box_loss, nwd_c, nwd_ratio
+
+    def forward(self, pred_dist, pred_bboxes, anchor_points, target_bboxes, target_scores, target_scores_sum,
+                fg_mask, imgsz, stride):
+        from tinydet.train.losses import box_regression_loss
+
+        _, loss_dfl = super().forward(pred_dist, pred_bboxes, anchor_points, target_bboxes, target_scores,
+                                      target_scores_sum, fg_mask, imgsz, stride)
+        fg = fg_mask.nonzero(as_tuple=True)
+        weight = target_scores[fg].sum(-1)
+        scale = stride[fg[1]]  # [N, 1] pixels per grid unit of each matched anchor
+        per_box = box_regression_loss(pred_bboxes[fg] * scale, target_bboxes[fg] * scale, self.box_loss,
+                                      nwd_c=self.nwd_c, nwd_ratio=self.nwd_ratio)
+        return (per_box * weight).sum() / target_scores_sum, loss_dfl
+
+
+class _NWDAlignedAssigner(_tal.TaskAlignedAssigner):
+    """Task-aligned assigner whose localisation term is NWD instead of CIoU (boxes here are in pixels)."""
+
+    nwd_c = 12.8
+
+    def iou_calculation(self, gt_bboxes, pd_bboxes):
+        from tinydet.ops.boxes import nwd
+
+        return nwd(gt_bboxes, pd_bboxes, c=self.nwd_c).clamp_(0)
+
+
+def _apply_recipe_to_criterion(criterion, recipe) -> None:
+    """Swap the parts of one v8 detection/pose criterion that the recipe changes."""
+    from tinydet.train.losses import ClassificationLoss
+
+    if recipe.box_loss != "ciou":
+        device = criterion.proj.device
+        criterion.bbox_loss = _RecipeBboxLoss(criterion.reg_max, recipe.box_loss, recipe.nwd_c, recipe.nwd_ratio).to(device)
+    if recipe.assigner_metric == "nwd":
+        old = criterion.assigner
+        new = _NWDAlignedAssigner(topk=old.topk, num_classes=old.num_classes, alpha=old.alpha, beta=old.beta,
+                                  stride=old.stride, eps=old.eps, topk2=old.topk2)
+        new.nwd_c = recipe.nwd_c
+        criterion.assigner = new
+    if recipe.cls_loss != "bce" or recipe.label_smoothing > 0:
+        criterion.bce = ClassificationLoss(recipe.cls_loss, recipe.focal_gamma, recipe.focal_alpha, recipe.label_smoothing)
+
+
+def recipe_criterion(model, recipe):
+    """The model's own ultralytics criterion with the recipe's losses swapped in (YOLO26 end-to-end heads too)."""
+    criterion = model.init_criterion()
+    parts = [criterion.one2many, criterion.one2one] if isinstance(criterion, _loss.E2ELoss) else [criterion]
+    for part in parts:
+        if not isinstance(part, _loss.v8DetectionLoss):
+            raise UltralyticsAssumptionError(f"tinydet's loss options do not support {type(part).__name__}")
+        _apply_recipe_to_criterion(part, recipe)
+    return criterion
+
+
+class RecipeCallback:
+    """Carries a Recipe through ultralytics (and its DDP launch); at 'on_pretrain_routine_end' it installs the
+    recipe's losses on the training model and its EMA (ultralytics strips criteria from saved checkpoints)."""
+
+    event = "on_pretrain_routine_end"
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+
+    def __call__(self, trainer) -> None:
+        if getattr(trainer, "ema", None) is not None:  # checkpoints come from the EMA: keep them stock
+            from tinydet.train.syncbn import to_batchnorm2d
+
+            trainer.ema.ema = to_batchnorm2d(trainer.ema.ema)
+        if not self.recipe.changes_losses:
+            return
+        models = [_torch_utils.unwrap_model(trainer.model)]
+        if getattr(trainer, "ema", None) is not None:
+            models.append(trainer.ema.ema)
+        for model in models:
+            model.criterion = recipe_criterion(model, self.recipe)
+
+
+def find_recipe(callbacks: dict):
+    """The Recipe carried by a trainer's callbacks (None when tinydet did not start the run)."""
+    for fns in callbacks.values():
+        for fn in fns:
+            if isinstance(fn, RecipeCallback):
+                return fn.recipe
+    return None
+
+
+class _SmallObjectMetricsMixin:
+    """Validator add-on: keeps each image's predictions in original pixels, evaluates them with tinydet's
+    evaluator (COCO, AI-TOD buckets, centre distance) and adds those metrics to ultralytics' (so they land in
+    results.csv every epoch); `fitness_key` makes one of them the score that picks best.pt."""
+
+    fitness_key = "ultralytics"
+
+    def init_metrics(self, model):
+        super().init_metrics(model)
+        self._tinydet_predictions = {}
+
+    def update_metrics(self, preds, batch):
+        super().update_metrics(preds, batch)
+        from tinydet.detections import Detections
+
+        for si, pred in enumerate(preds):
+            pbatch = self._prepare_batch(si, batch)
+            scaled = self.scale_preds(pred, pbatch)
+            self._tinydet_predictions[pbatch["im_file"]] = Detections(
+                scaled["bboxes"].detach().cpu().numpy(), scaled["conf"].detach().cpu().numpy(),
+                scaled["cls"].detach().cpu().numpy(),
+            )
+
+    def _ground_truth(self):
+        """The val labels as tinydet ImageLabels (pixels), from the dataset ultralytics validated on."""
+        import numpy as np
+
+        from tinydet.data.dataset import ImageLabels
+
+        images = []
+        for label in self.dataloader.dataset.labels:
+            h, w = label["shape"]
+            xywh = np.asarray(label["bboxes"], np.float64).reshape(-1, 4) * [w, h, w, h]
+            xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
+            images.append(ImageLabels(Path(label["im_file"]), w, h, xyxy, np.asarray(label["cls"]).reshape(-1)))
+        return images
+
+    def get_stats(self):
+        stats = super().get_stats()
+        from tinydet.detections import Detections
+        from tinydet.eval.api import evaluate_detections, small_object_metrics
+
+        images = self._ground_truth()
+        detections = [self._tinydet_predictions.get(str(im.file), Detections.empty()) for im in images]
+        extra = small_object_metrics(evaluate_detections(images, detections))
+        stats.update({f"metrics/{k}(T)": v for k, v in extra.items()})
+        if self.fitness_key != "ultralytics":
+            if self.fitness_key not in extra:
+                raise UltralyticsAssumptionError(
+                    f"--fitness {self.fitness_key}: not a tinydet metric (have: {', '.join(extra)})"
+                )
+            stats["fitness"] = extra[self.fitness_key]
+        return stats
+
+
+class SmallObjectDetectionValidator(_SmallObjectMetricsMixin, _DetectionValidator):
+    """ultralytics' DetectionValidator plus tinydet's small-object metrics."""
+
+
+class SmallObjectPoseValidator(_SmallObjectMetricsMixin, _PoseValidator):
+    """ultralytics' PoseValidator plus tinydet's small-object box metrics; by default best.pt is chosen on box
+    metrics (0.1 mAP50 + 0.9 mAP50-95 of boxes), not ultralytics' pose mix: pose-aux ships the boxes."""
+
+    def get_stats(self):
+        stats = super().get_stats()
+        if self.fitness_key == "ultralytics":
+            stats["fitness"] = 0.1 * stats["metrics/mAP50(B)"] + 0.9 * stats["metrics/mAP50-95(B)"]
+        return stats
+
+
+class RecipeAugmentation:
+    """Wraps a training dataset's `get_image_and_label` so every loaded image (mosaic tiles included) gets the
+    recipe's augmentations from tinydet/train/augment.py, in pixels, before ultralytics' own pipeline.
+
+    Random numbers come from numpy's global generator, which ultralytics seeds per dataloader worker, so runs
+    stay reproducible with `seed`/`deterministic`.
+    """
+
+    def __init__(self, dataset, recipe):
+        self.dataset, self.recipe = dataset, recipe
+        self.load = dataset.get_image_and_label  # the original bound method
+
+    @staticmethod
+    def _pixels(label):
+        """(boxes xyxy px, classes [N], keypoints [N, K, 3] px or None) of an ultralytics label dict."""
+        import numpy as np
+
+        instances = label["instances"]
+        h, w = label["img"].shape[:2]
+        instances.convert_bbox("xyxy")
+        instances.denormalize(w, h)
+        kps = None if instances.keypoints is None else np.asarray(instances.keypoints, np.float32)
+        return np.asarray(instances.bboxes, np.float32), np.asarray(label["cls"], np.float32).reshape(-1), kps
+
+    @staticmethod
+    def _store(label, img, boxes, classes, keypoints):
+        import numpy as np
+        from ultralytics.utils.instance import Instances
+
+        segment_points = label["instances"].segments.shape[1]  # keep ultralytics' empty-segments shape
+        label["img"] = img
+        label["resized_shape"] = img.shape[:2]
+        label["cls"] = np.asarray(classes, np.float32).reshape(-1, 1)
+        label["instances"] = Instances(np.asarray(boxes, np.float32).reshape(-1, 4),
+                                       np.zeros((0, segment_points, 2), np.float32), keypoints,
+                                       bbox_format="xyxy", normalized=False)
+        return label
+
+    def _reinterpolate(self, label, rng):
+        import cv2
+        from ultralytics.utils.patches import imread
+
+        from tinydet.train.augment import random_interpolation
+
+        if tuple(label["ori_shape"]) == tuple(label["resized_shape"]):
+            return
+        original = imread(label["im_file"], flags=self.dataset.cv2_flag)
+        if original is None:
+            return
+        h, w = label["resized_shape"]
+        resized = cv2.resize(original, (w, h), interpolation=random_interpolation(rng))
+        label["img"] = resized[..., None] if resized.ndim == 2 else resized
+
+    def __call__(self, index):
+        import numpy as np
+
+        from tinydet.train import augment
+
+        label = self.load(index)
+        recipe = self.recipe
+        rng = np.random.default_rng(np.random.randint(0, 2**31))
+        if recipe.random_interp:
+            self._reinterpolate(label, rng)
+        if recipe.geo_mixup > 0 and rng.random() < recipe.geo_mixup:
+            other = self.load(int(rng.integers(len(self.dataset))))
+            a, b = self._pixels(label), self._pixels(other)
+            mixed = augment.geometric_mixup(label["img"], a[0], a[1], other["img"], b[0], b[1],
+                                            augment.mixup_ratio(rng), a[2], b[2])
+            label = self._store(label, *mixed)
+        if recipe.small_copy_paste > 0 and rng.random() < recipe.small_copy_paste:
+            donor = self.load(int(rng.integers(len(self.dataset))))
+            boxes, classes, kps = self._pixels(label)
+            d_boxes, d_classes, d_kps = self._pixels(donor)
+            patches = augment.small_object_patches(donor["img"], d_boxes, d_classes, recipe.copy_paste_max_size, d_kps)
+            patches += augment.small_object_patches(label["img"], boxes, classes, recipe.copy_paste_max_size, kps)
+            pasted = augment.paste_small_objects(label["img"], boxes, classes, patches, rng,
+                                                 max_paste=recipe.copy_paste_max, keypoints=kps)
+            label = self._store(label, *pasted)
+        return label
+
+
+class _RecipeTrainerMixin:
+    """Trainer add-on: reads the Recipe carried by the callbacks and uses tinydet's validator."""
+
+    validator_class = SmallObjectDetectionValidator
+
+    def __init__(self, cfg=_ul_utils.DEFAULT_CFG, overrides=None, _callbacks=None):
+        super().__init__(cfg, overrides, _callbacks)
+        from tinydet.train.recipe import Recipe
+
+        self.recipe = find_recipe(self.callbacks) or Recipe()
+
+    def set_model_attributes(self):
+        super().set_model_attributes()
+        if self.world_size > 1 and self.recipe.sync_bn:  # called before ultralytics wraps the model in DDP
+            from tinydet.train.syncbn import to_sync_batchnorm
+
+            self.model = to_sync_batchnorm(self.model)
+
+    def build_dataset(self, img_path, mode="train", batch=None):
+        dataset = super().build_dataset(img_path, mode, batch)
+        if mode == "train" and self.recipe.changes_augmentation:
+            dataset.get_image_and_label = RecipeAugmentation(dataset, self.recipe)
+        return dataset
+
+    def get_validator(self):
+        from copy import copy
+
+        validator = self.validator_class(self.test_loader, save_dir=self.save_dir, args=copy(self.args),
+                                         _callbacks=self.callbacks)
+        validator.fitness_key = self.recipe.fitness
+        return validator
+
+
+class RecipeDetectionTrainer(_RecipeTrainerMixin, _DetectionTrainer):
+    """ultralytics' DetectionTrainer running a tinydet Recipe."""
+
+
+class RecipePoseTrainer(_RecipeTrainerMixin, _PoseTrainer):
+    """ultralytics' PoseTrainer running a tinydet Recipe (the pose-aux recipe trains with this)."""
+
+    validator_class = SmallObjectPoseValidator
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Assumptions and installation
 # --------------------------------------------------------------------------------------------------------------
 def check_assumptions() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from tinydet.errors import TinydetError
+from tinydet.train.recipe import Recipe
 
 
 @dataclass
@@ -30,6 +31,7 @@ class TrainOptions:
     deterministic: bool = True
     workers: int = 4
     patience: int = 100
+    recipe: Recipe = field(default_factory=Recipe)
     overrides: dict[str, Any] = field(default_factory=dict)  # any other ultralytics train argument
 
     def __post_init__(self) -> None:
@@ -40,6 +42,8 @@ class TrainOptions:
 
 @dataclass
 class TrainResult:
+    """run_dir: the run folder; best: the checkpoint to deploy (best_detect.pt for pose-aux); last: resume point."""
+
     run_dir: Path
     best: Path
     last: Path
@@ -70,7 +74,8 @@ def check_override_keys(overrides: dict[str, Any]) -> None:
 
 
 def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[str, Any]:
-    check_override_keys(opts.overrides)
+    overrides = {**opts.recipe.ultralytics, **opts.overrides}
+    check_override_keys(overrides)
     args = dict(
         data=str(data_yaml),
         epochs=opts.epochs,
@@ -87,39 +92,84 @@ def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[st
     )
     if opts.device is not None:
         args["device"] = opts.device
-    args.update(opts.overrides)
+    args.update(overrides)
     return args
 
 
-def train(opts: TrainOptions) -> TrainResult:
-    """Train `opts.model` on `opts.data`; returns the run folder, checkpoints and final validation metrics."""
+def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any]):
+    """ultralytics' trainer for the model's task, carrying the recipe (see integrations/ultralytics.py)."""
     from ultralytics import YOLO
 
+    from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer, RecipePoseTrainer
+
+    model = YOLO(model_path)
+    trainers = {"detect": RecipeDetectionTrainer, "pose": RecipePoseTrainer}
+    if model.task not in trainers:
+        if recipe.changes_losses or recipe.changes_augmentation or recipe.fitness != "ultralytics":
+            raise TinydetError(f"tinydet recipe options apply to detect and pose models, not {model.task}")
+        model.train(**args)
+        return model
+    model.add_callback(RecipeCallback.event, RecipeCallback(recipe))
+    model.train(trainer=trainers[model.task], **args)
+    return model
+
+
+def _write_run_record(out: Path, opts: TrainOptions, data_yaml: Path, model_path: str) -> None:
+    record = {"tinydet": {k: v for k, v in asdict(opts).items() if k != "recipe"}, "recipe": opts.recipe.to_dict()}
+    record["tinydet"].update(data=str(data_yaml), model_resolved=model_path)
+    (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
+
+
+def train(opts: TrainOptions) -> TrainResult:
+    """Train `opts.model` on `opts.data` with `opts.recipe`; returns the run folder, checkpoints and metrics."""
     from tinydet.data.datayaml import load_data_yaml
     from tinydet.models.zoo import resolve_model
 
     data = load_data_yaml(opts.data)
-    model_path = resolve_model(opts.model)
     out = Path(opts.out).expanduser().resolve()
     _check_new_run_dir(out)
+    if opts.recipe.recipe == "pose-aux":
+        from tinydet.train.pose_aux_run import train_pose_aux
+
+        return train_pose_aux(opts, data, out)
+    model_path = resolve_model(opts.model)
+    args = _ultralytics_args(opts, data.yaml_path, out)
     out.mkdir(parents=True, exist_ok=True)
-    record = {"tinydet": asdict(opts) | {"data": str(data.yaml_path), "model_resolved": model_path}}
-    (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
-    model = YOLO(model_path)
-    model.train(**_ultralytics_args(opts, data.yaml_path, out))
+    _write_run_record(out, opts, data.yaml_path, model_path)
+    model = _run_trainer(model_path, opts.recipe, args)
     return _result(out, model)
 
 
+def load_run_recipe(run_dir: Path) -> Recipe:
+    """The Recipe a run was started with (defaults for runs tinydet did not start)."""
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        return Recipe()
+    return Recipe.from_dict((yaml.safe_load(path.read_text()) or {}).get("recipe") or {}, source=str(path))
+
+
 def resume(run_dir: str | Path) -> TrainResult:
-    """Continue an interrupted run from its weights/last.pt, with the options it was started with."""
+    """Continue an interrupted run from its weights/last.pt, with the options and recipe it was started with."""
     from ultralytics import YOLO
+
+    from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer, RecipePoseTrainer
 
     out = Path(run_dir).expanduser().resolve()
     last = out / "weights" / "last.pt"
     if not last.is_file():
         raise TinydetError(f"cannot resume: {last} not found (is {out} a tinydet/ultralytics run folder?)")
+    recipe = load_run_recipe(out)
     model = YOLO(str(last))
-    model.train(resume=True)
+    trainers = {"detect": RecipeDetectionTrainer, "pose": RecipePoseTrainer}
+    if model.task in trainers:
+        model.add_callback(RecipeCallback.event, RecipeCallback(recipe))
+        model.train(resume=True, trainer=trainers[model.task])
+    else:
+        model.train(resume=True)
+    if recipe.recipe == "pose-aux":
+        from tinydet.train.pose_aux_run import finish_pose_aux
+
+        return finish_pose_aux(out)
     return _result(out, model)
 
 
