@@ -345,7 +345,7 @@ class _NWDAlignedAssigner(_tal.TaskAlignedAssigner):
     def iou_calculation(self, gt_bboxes, pd_bboxes):
         from tinydet.ops.boxes import nwd
 
-        return nwd(gt_bboxes, pd_bboxes, c=self.nwd_c).clamp_(0)
+        return nwd(gt_bboxes, pd_bboxes, constant=self.nwd_c).clamp_(0)
 
 
 def _apply_recipe_to_criterion(criterion, recipe) -> None:

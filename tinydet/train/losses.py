@@ -75,3 +75,33 @@ class ClassificationLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return classification_loss(logits, targets, self.kind, self.gamma, self.alpha, self.label_smoothing)
+
+
+BOX_LOSSES = ("ciou", "diou", "giou", "nwd", "nwd-ciou")
+
+
+def box_regression_loss(
+    pred: torch.Tensor, target: torch.Tensor, kind: str = "ciou", nwd_c: float = 12.8, nwd_ratio: float = 0.5
+) -> torch.Tensor:
+    """Per-pair box loss for matched boxes `pred`, `target` float [N, 4] (x1, y1, x2, y2, pixels) -> [N].
+
+    ciou / diou / giou: 1 - the similarity (Zheng et al. 2020; Rezatofighi et al. 2019), in [0, 2).
+    nwd: 1 - NWD (Wang et al. 2021), in [0, 1): it depends on absolute pixel offsets, so a 2 px centre error
+        costs the same on a 4 px box as on a 40 px box (1 - IoU punishes the tiny box far harder), and it stays
+        informative for boxes that do not overlap. Scaling both boxes by s scales the Wasserstein distance by s.
+        Boxes must therefore be in pixels, and `nwd_c` (C, pixels) sets the distance at which NWD = 1/e.
+    nwd-ciou: nwd_ratio * (1 - NWD) + (1 - nwd_ratio) * (1 - CIoU).
+    """
+    from tinydet.ops import boxes
+
+    if kind == "ciou":
+        return 1.0 - boxes.ciou(pred, target)
+    if kind == "diou":
+        return 1.0 - boxes.diou(pred, target)
+    if kind == "giou":
+        return 1.0 - boxes.giou(pred, target)
+    if kind == "nwd":
+        return 1.0 - boxes.nwd(pred, target, nwd_c)
+    if kind == "nwd-ciou":
+        return nwd_ratio * (1.0 - boxes.nwd(pred, target, nwd_c)) + (1.0 - nwd_ratio) * (1.0 - boxes.ciou(pred, target))
+    raise ValueError(f"unknown box loss '{kind}' ({', '.join(BOX_LOSSES)})")

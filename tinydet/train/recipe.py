@@ -14,9 +14,10 @@ import yaml
 
 from tinydet.errors import TinydetError
 
+from tinydet.train.losses import BOX_LOSSES, CLS_LOSS_DEFAULTS
+
 RECIPES = ("default", "pose-aux")
-BOX_LOSSES = ("ciou", "diou", "giou", "nwd", "nwd-ciou")
-CLS_LOSSES = ("bce", "focal", "varifocal", "qfl")
+CLS_LOSSES = tuple(CLS_LOSS_DEFAULTS)
 ASSIGNER_METRICS = ("iou", "nwd")
 FITNESS_DEFAULT = "ultralytics"  # ultralytics' own: 0.1 mAP50 + 0.9 mAP50-95 (box metrics for pose-aux)
 
