@@ -386,6 +386,8 @@ class RecipeCallback:
         self.recipe = recipe
 
     def __call__(self, trainer) -> None:
+        changed = self.recipe.changed_options()
+        _ul_utils.LOGGER.info(f"tinydet recipe: {changed or 'defaults (plain ultralytics training)'}")
         if getattr(trainer, "ema", None) is not None:  # checkpoints come from the EMA: keep them stock
             from tinydet.train.syncbn import to_batchnorm2d
 
@@ -569,6 +571,14 @@ class _RecipeTrainerMixin:
         from tinydet.train.recipe import Recipe
 
         self.recipe = find_recipe(self.callbacks) or Recipe()
+
+    def _setup_ddp(self):
+        """Multi-node under torchrun: ultralytics sizes the process group by this node's devices only; take the
+        launcher's WORLD_SIZE (nodes x processes per node) when it is larger."""
+        launched = int(os.environ.get("WORLD_SIZE", "1"))
+        if launched > self.world_size:
+            self.world_size = launched
+        super()._setup_ddp()
 
     def set_model_attributes(self):
         super().set_model_attributes()

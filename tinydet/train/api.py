@@ -53,7 +53,16 @@ class TrainResult:
 RUN_FILE = "tinydet_run.yaml"
 
 
+def launcher_rank() -> int:
+    """Global rank when this process was started by torchrun / torch.distributed.run, else -1."""
+    import os
+
+    return int(os.environ.get("RANK", "-1")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else -1
+
+
 def _check_new_run_dir(out: Path) -> None:
+    if launcher_rank() > 0:  # other ranks of a torchrun launch: rank 0 owns the folder
+        return
     if out.exists() and any(out.iterdir()):
         raise TinydetError(
             f"run folder {out} already exists and is not empty; choose a new --out, or continue it with --resume {out}"
@@ -115,6 +124,8 @@ def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any]):
 
 
 def _write_run_record(out: Path, opts: TrainOptions, data_yaml: Path, model_path: str) -> None:
+    if launcher_rank() > 0:
+        return
     record = {"tinydet": {k: v for k, v in asdict(opts).items() if k != "recipe"}, "recipe": opts.recipe.to_dict()}
     record["tinydet"].update(data=str(data_yaml), model_resolved=model_path)
     (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))

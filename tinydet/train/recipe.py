@@ -95,6 +95,11 @@ class Recipe:
     def changes_augmentation(self) -> bool:
         return self.geo_mixup > 0 or self.small_copy_paste > 0 or self.random_interp
 
+    def changed_options(self) -> dict[str, Any]:
+        """The options that differ from the defaults (what makes this run a recipe)."""
+        default = Recipe()
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
