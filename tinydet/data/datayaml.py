@@ -13,7 +13,11 @@ import yaml
 
 from tinydet.errors import DataError
 
-IMAGE_SUFFIXES = frozenset({".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"})
+# Exactly the image formats ultralytics 8.4.190 lists (ultralytics.data.utils.IMG_FORMATS; a test checks): a file
+# it skips must not be counted by tinydet either. Compared case-insensitively.
+IMAGE_SUFFIXES = frozenset(
+    {".avif", ".bmp", ".dng", ".heic", ".heif", ".jp2", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp"}
+)
 
 
 @dataclass

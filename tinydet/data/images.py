@@ -66,10 +66,12 @@ def probe_image(path: Path, decode: bool = False) -> ImageCheck:
                 im.verify()
     except FileNotFoundError:
         return ImageCheck(None, None, "missing_image", "image not found")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        reason = str(e) or type(e).__name__
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImportError) as e:
+        # ImportError: importing ultralytics patches Image.open to load the pi-heif plugin on the first file
+        # Pillow cannot identify; without pi-heif installed that import fails.
+        reason = "not an image Pillow can identify" if isinstance(e, ImportError) else (str(e) or type(e).__name__)
         if path.suffix.lower() in (".heic", ".heif"):
-            reason += "; reading HEIC/HEIF needs the pillow-heif package"
+            reason += "; reading HEIC/HEIF needs the pi-heif package (as ultralytics does)"
         return ImageCheck(None, None, "corrupt_image", f"cannot read image ({reason})")
     if orientation in _ROTATED:
         if fmt in ("JPEG", "MPO", "PNG", "AVIF"):
@@ -115,7 +117,7 @@ def load_pixels(path: Path) -> np.ndarray:
             if im.mode in ("P", "PA"):
                 im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
             return np.asarray(im)
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, ImportError) as e:
         raise DataError(f"cannot read image ({e})", path) from None
 
 

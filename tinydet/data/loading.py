@@ -55,6 +55,10 @@ def read_dataset(path: str | Path, fmt: str = "auto", splits=None, options: Read
         from tinydet.data.formats.visdrone import read_visdrone
 
         dataset = read_visdrone(path, splits, log, options)
+    order: dict = {}
+    for problem in log.problems:
+        order.setdefault(problem.file, len(order))
+    log.problems.sort(key=lambda p: (order[p.file], p.line or 0))  # stable: reading order, then line order
     dataset.problems = log.problems
     if not any(dataset.splits.values()):
         if log.fatal:

@@ -105,7 +105,7 @@ def fatal_error(problems: list[Problem]) -> DataError:
     first = fatal[0]
     extra = ""
     if len(fatal) > 1:
-        kinds = Counter(p.kind for p in fatal)
+        kinds = Counter(p.kind for p in fatal[1:])
         extra = f" ({len(fatal) - 1} more problems: " + ", ".join(f"{n} {k}" for k, n in kinds.items()) + ")"
     hint = "; `tinydet analyze` lists them all, --skip-bad skips the bad lines and images"
     return DataError(first.message + extra + hint, first.file, first.line)
