@@ -44,7 +44,7 @@ def run(args) -> int:
         check_new_folder(args.fix)
     dataset = read_dataset(args.data, args.fmt, args.split, read_options(args))
     for problem in dataset.problems[:MAX_LISTED]:
-        level = ("skipped" if args.skip_bad or args.fix else "error") if problem.fatal else "warning"
+        level = ("skipped" if args.skip_bad or args.fix else "problem") if problem.fatal else "warning"
         print(f"tinydet analyze: {level}: {problem}", file=sys.stderr)
     if len(dataset.problems) > MAX_LISTED:
         print(f"tinydet analyze: ... and {len(dataset.problems) - MAX_LISTED} more problems (all in --json)",
