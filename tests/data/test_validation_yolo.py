@@ -183,3 +183,15 @@ def test_warnings_are_silent_for_a_clean_dataset(yolo_two_images):
         warnings.simplefilter("error")
         dataset = load_dataset(yolo_two_images)
     assert dataset.problems == [] and dataset.num_instances() == 3
+
+
+@pytest.mark.parametrize("line, extra, message", [
+    ("0 0.5 0.5 0.2 0.2 1.5 0.5 2", "kpt_shape: [1, 3]\n", r"keypoint 1 x \(column 6\) = 1.5 is outside \[0, 1\]"),
+    ("0 0.5 0.5 0.2 0.2 0.5 0.5 2 0.1 -0.3 1", "kpt_shape: [2, 3]\n", r"keypoint 2 y \(column 10\) = -0.3"),
+    ("0 0.5 0.5 0.2 0.2 0.5 0.5 0.2 7", "kpt_shape: [2, 2]\n", r"keypoint 2 y \(column 9\) = 7"),
+    ("1 0.25 0.25 1.3 0.25 0.5 0.75", "", r"polygon x2 \(column 4\) = 1.3 is outside"),
+])
+def test_out_of_range_names_the_column(tmp_path, line, extra, message):
+    data = make_yolo(tmp_path, {"x.jpg": line + "\n"}, extra_yaml=extra)
+    with pytest.raises(DataError, match=r"x.txt:1: " + message):
+        load_dataset(data)

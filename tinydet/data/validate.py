@@ -194,22 +194,19 @@ def check_boxes(
 
 
 def _duplicates(boxes, classes, ignore, keypoints, keep) -> list[BoxIssue]:
-    """Exact repeats (same class, box, ignore flag and keypoints) of an earlier kept box."""
-    idx = np.flatnonzero(keep)
+    """Exact repeats (same class, box, ignore flag and keypoints, to 1e-6 px) of an earlier kept box."""
+    idx = np.flatnonzero(keep).tolist()
     if len(idx) < 2:
         return []
-    rows = [np.round(boxes[idx], 6), classes[idx, None].astype(np.float64), ignore[idx, None].astype(np.float64)]
-    if keypoints is not None:
-        rows.append(np.round(keypoints[idx].reshape(len(idx), -1), 6))
-    table = np.concatenate(rows, axis=1)
-    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    issues = []
-    for j, i in enumerate(idx.tolist()):
-        original = idx[first[inverse[j]]]
-        if original != i:
-            issues.append(BoxIssue(i, "duplicate", f"duplicate of an earlier box ({_fmt(boxes[i])} px); "
-                                   "removed", fatal=False))
+    rows = np.round(boxes, 6).tolist()
+    kps = None if keypoints is None else np.round(keypoints.reshape(len(boxes), -1), 6).tolist()
+    seen, issues = set(), []
+    for i in idx:  # a set of tuples: faster than np.unique(axis=0) for the few boxes of one image
+        key = (int(classes[i]), bool(ignore[i]), *rows[i], *(kps[i] if kps is not None else ()))
+        if key in seen:
+            issues.append(BoxIssue(i, "duplicate", f"duplicate of an earlier box ({_fmt(boxes[i])} px); removed",
+                                   fatal=False))
+        seen.add(key)
     return issues
 
 

@@ -10,6 +10,7 @@ is then clipped to the image with a warning; further out is an error.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ def _parse_rows(path: Path, kpt_shape, log: ProblemLog):
         return None
     rows = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     polygons = not k and any(len(fields) > 6 for _, fields in rows)
+    # columns holding coordinates (keypoint visibilities are not coordinates)
+    coord_columns = [c for c in range(1, 5 + k * kdim) if c < 5 or kdim == 2 or (c - 5) % 3 != 2]
     values, lines = [], []
     for line_no, fields in rows:
         if k:
@@ -68,20 +71,17 @@ def _parse_rows(path: Path, kpt_shape, log: ProblemLog):
             bad = next(v for v in fields if not is_number(v))
             log.add("not_a_number", f"'{bad}' is not a number", path, line_no)
             continue
-        if not np.isfinite(row).all():
+        if not all(math.isfinite(v) for v in row):
             log.add("not_a_number", f"non-finite value in '{' '.join(fields)}'", path, line_no)
             continue
         if row[0] < 0 or row[0] != int(row[0]):
             log.add("class_id", f"class id must be a non-negative integer, got {fields[0]}", path, line_no)
             continue
-        coords = np.array(row[1:])
-        if k and kdim == 3:
-            coords = np.concatenate([coords[:4], coords[4:].reshape(k, 3)[:, :2].reshape(-1)])
-        bad = np.flatnonzero((coords < -RANGE_TOLERANCE) | (coords > 1 + RANGE_TOLERANCE))
-        if len(bad):
-            column = _column_name(int(bad[0]), polygons, k, kdim)
-            log.add("out_of_range", f"{column} = {coords[bad[0]]:g} is outside [0, 1] (normalised coordinates)",
-                    path, line_no)
+        columns = coord_columns if not polygons else range(1, len(row))
+        bad = next((c for c in columns if not -RANGE_TOLERANCE <= row[c] <= 1 + RANGE_TOLERANCE), None)
+        if bad is not None:
+            log.add("out_of_range", f"{_column_name(bad, polygons, k, kdim)} = {row[bad]:g} is outside [0, 1] "
+                    "(normalised coordinates)", path, line_no)
             continue
         if polygons:
             xy = np.array(row[1:]).reshape(-1, 2)
@@ -94,14 +94,14 @@ def _parse_rows(path: Path, kpt_shape, log: ProblemLog):
 
 
 
-def _column_name(index: int, polygons: bool, k: int, kdim: int) -> str:
-    """Name of coordinate column `index` (0 = the column after the class)."""
+def _column_name(column: int, polygons: bool, k: int, kdim: int) -> str:
+    """Name of column `column` of a row (0 = the class)."""
     if polygons:
-        return f"polygon {'xy'[index % 2]}{index // 2 + 1} (column {index + 2})"
-    if index < 4:
-        return f"{_COLUMN_NAMES[index + 1]} (column {index + 2})"
-    j = index - 4
-    return f"keypoint {j // 2 + 1} {'xy'[j % 2]}"
+        return f"polygon {'xy'[(column - 1) % 2]}{(column + 1) // 2} (column {column + 1})"
+    if column < 5:
+        return f"{_COLUMN_NAMES[column]} (column {column + 1})"
+    j = column - 5
+    return f"keypoint {j // kdim + 1} {'xyv'[j % kdim]} (column {column + 1})"
 
 
 def _to_pixels(values: np.ndarray, width: int, height: int, kpt_shape):
