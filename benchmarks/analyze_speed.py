@@ -1,8 +1,9 @@
 """Benchmark: wall time of `tinydet analyze` on a dataset (default: hit_uav, 2,319 images, 19,971 boxes).
 
-Runs the real command (`analyze DATA --json FILE --plots DIR`) in fresh interpreters (so imports count), several times, and reports the median and the
-spread; then times the stages in one process (import, read + validate, analyze, plots). With --write FILE it
-replaces the "Dataset analysis speed" section of that BENCHMARKS.md with the result and the command.
+Runs the real command (`analyze DATA --json FILE --plots DIR`) in fresh interpreters (so imports count), several
+times, and reports the median and the spread; then times the stages in one process (import, read + validate,
+analyze, plots). With --write FILE it replaces the "Dataset analysis speed" section of that BENCHMARKS.md with the
+result and the command.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/analyze_speed.py [DATA] [--runs 5] [--write BENCHMARKS.md]
 """
@@ -71,7 +72,8 @@ def report(data: str, runs: int) -> str:
     spread = f"{min(times):.2f}-{max(times):.2f}"
     stage_text = ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
     return (
-        f"`tinydet analyze DATA --json FILE --plots DIR` on hit_uav ({counts['images']:,} images, {counts['instances']:,} boxes, "
+        f"`tinydet analyze DATA --json FILE --plots DIR` on hit_uav ({counts['images']:,} images, "
+        f"{counts['instances']:,} boxes, "
         f"{counts['coco_small']:,} COCO-small): **{statistics.median(times):.2f} s** wall, median of {runs} runs "
         f"in fresh processes (range {spread} s), target < 10 s. Stages in one process: {stage_text}.\n"
         f"Machine: {os.cpu_count()} CPU cores ({platform.machine()}), shared; load average {load_before:.1f} before, "

@@ -77,7 +77,8 @@ def test_no_command_modifies_the_input(tmp_path, tiny_data, capsys):
              "--plots", str(tmp_path / f"plots{i}"), "--fix", str(tmp_path / f"fix{i}")],
             ["slice", str(src), str(tmp_path / f"tiles{i}"), "--size", "64", "--overlap", "0.25"],
             ["convert", str(src), str(tmp_path / f"pose{i}"), "--to", "pose"],
-        ] + [["convert", str(src), str(tmp_path / f"{to}{i}"), "--to", to] for to in ("yolo", "coco", "voc", "visdrone")]
+        ] + [["convert", str(src), str(tmp_path / f"{to}{i}"), "--to", to]
+             for to in ("yolo", "coco", "voc", "visdrone")]
         for args in runs:
             assert main(args) == 0, (args, capsys.readouterr().err)
     assert {fmt: checksums(folder) for fmt, folder in folders.items()} == before

@@ -32,7 +32,7 @@ BAD_LINES = [
 ]
 
 
-@pytest.mark.parametrize("line, kind, message", BAD_LINES, ids=[k + "-" + str(i) for i, (_, k, _) in enumerate(BAD_LINES)])
+@pytest.mark.parametrize("line, kind, message", BAD_LINES, ids=[f"{k}-{i}" for i, (_, k, _) in enumerate(BAD_LINES)])
 def test_bad_line_is_fatal_with_file_and_line(tmp_path, line, kind, message):
     data = make_yolo(tmp_path, {"x.jpg": GOOD + line + "\n"})
     with pytest.raises(DataError, match=message) as info:

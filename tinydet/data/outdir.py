@@ -46,3 +46,4 @@ def new_folder(out: str | Path, dataset: Dataset | None = None) -> Iterator[Path
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+

@@ -173,7 +173,8 @@ def recommend_p2(w: np.ndarray, h: np.ndarray, imgsz: int, opts: AnalysisOptions
              f"a stride-4 (P2) head inside {_pct(cov4)}")
     cost = "; a P2 head costs about 1.5x the GFLOPs of the stock model"
     if cov4 - cov8 >= opts.p2_gain:
-        return True, facts + ". Boxes without an anchor point get no positive sample in training: add the P2 head" + cost
+        return True, (facts + ". Boxes without an anchor point get no positive sample in training: add the P2 head"
+                      + cost)
     if tiny >= opts.p2_tiny_share:
         return True, (facts + f". Over {_pct(opts.p2_tiny_share)} of boxes are that tiny: a P2 head samples them "
                       "four times as densely" + cost)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from tinydet.data.dataset import Dataset, ImageLabels
-from tinydet.data.formats.common import checked_image, copy_image, progress, relative_paths, split_from_name
+from tinydet.data.formats.common import (checked_image, copy_image, progress, relative_paths, select_splits,
+                                         split_from_name)
 from tinydet.data.options import ReadOptions, WriteOptions
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -178,11 +179,7 @@ def read_coco(path: str | Path, splits: tuple[str, ...] | None = None, log: Prob
     log = log if log is not None else ProblemLog(strict=True)
     path = Path(path)
     files = {split_from_name(path.stem): path} if path.suffix == ".json" else find_annotation_files(path)
-    if splits:
-        missing = [s for s in splits if s not in files]
-        if missing:
-            raise DataError(f"no '{missing[0]}' split (has: {', '.join(files)})", path)
-        files = {s: files[s] for s in splits}
+    files = select_splits(files, splits, path)
     dataset = Dataset(names=[], format="coco", source=path.absolute())
     for split, json_path in files.items():
         images, ids, names, kpt_shape = read_coco_split(json_path, split, log, options)

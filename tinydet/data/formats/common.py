@@ -10,6 +10,7 @@ from pathlib import Path, PurePath
 from tinydet.data.dataset import ImageLabels
 from tinydet.data.images import probe_image
 from tinydet.data.validate import DataWarning, ProblemLog
+from tinydet.errors import DataError
 
 SPLITS = ("train", "val", "test")
 
@@ -53,6 +54,16 @@ def is_number(text: str) -> bool:
     return True
 
 
+def floats(fields: list[str], log: ProblemLog, file: Path, line: int | None, context: str = "") -> list[float] | None:
+    """The fields as floats, or None after logging the first one that is not a number."""
+    try:
+        return [float(v) for v in fields]
+    except ValueError:
+        bad = next(v for v in fields if not is_number(v))
+        log.add("not_a_number", f"'{bad}'{context} is not a number", file, line)
+        return None
+
+
 def number(value: float, decimals: int = 6) -> str:
     """A pixel value as short text: '12' for integral values, else rounded to `decimals` without trailing zeros."""
     rounded = round(float(value), decimals)
@@ -75,3 +86,27 @@ def warn_dropped_ignore(images: list[ImageLabels], format_name: str) -> None:
     if count:
         warnings.warn(f"{count} ignore regions dropped: the {format_name} format has no ignore regions",
                       DataWarning, stacklevel=3)
+
+
+def select_splits(found: dict, splits, where: Path) -> dict:
+    """The entries of `found` (split -> anything) for the wanted `splits` (all when None); DataError if absent."""
+    if not splits:
+        return found
+    missing = [s for s in splits if s not in found]
+    if missing:
+        raise DataError(f"no '{missing[0]}' split (has: {', '.join(found)})", where)
+    return {s: found[s] for s in splits}
+
+
+def read_text(path: Path, log: ProblemLog) -> str | None:
+    """A label file's text (UTF-8, optional BOM), or None (logged) when it is not text."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        log.add("bad_file", "not a UTF-8 text file", path)
+        return None
+
+
+def read_names(path: Path) -> list[str]:
+    """Class names, one per line (labels.txt, classes.txt)."""
+    return [n.strip() for n in path.read_text().splitlines() if n.strip()]

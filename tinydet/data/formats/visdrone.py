@@ -20,8 +20,8 @@ import numpy as np
 
 from tinydet.data.dataset import Dataset, ImageLabels
 from tinydet.data.datayaml import IMAGE_SUFFIXES
-from tinydet.data.formats.common import (is_number, checked_image, copy_image, number, progress, relative_paths,
-                                         split_from_name)
+from tinydet.data.formats.common import (checked_image, copy_image, floats, number, progress, read_names,
+                                         read_text, relative_paths, select_splits, split_from_name)
 from tinydet.data.options import ReadOptions
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -55,7 +55,7 @@ def _names(root: Path, options: ReadOptions) -> list[str]:
         return list(options.names)
     for folder in (root, root.parent):
         if (folder / "classes.txt").is_file():
-            return [n.strip() for n in (folder / "classes.txt").read_text().splitlines() if n.strip()]
+            return read_names(folder / "classes.txt")
     return list(VISDRONE_NAMES)
 
 
@@ -65,11 +65,7 @@ def read_visdrone(path: str | Path, splits: tuple[str, ...] | None = None, log: 
     log = log if log is not None else ProblemLog(strict=True)
     root = Path(path).absolute()
     folders = split_folders(root)
-    if splits:
-        missing = [s for s in splits if s not in folders]
-        if missing:
-            raise DataError(f"no '{missing[0]}' split (has: {', '.join(folders)})", root)
-        folders = {s: folders[s] for s in splits}
+    folders = select_splits(folders, splits, root)
     base = _names(root, options)
     names = base + ["others"] if options.visdrone_others == "class" and len(base) == len(VISDRONE_NAMES) else base
     dataset = Dataset(names=names, format="visdrone", source=root)
@@ -119,10 +115,8 @@ def _read_one(folder: Path, image: Path, base: list[str], names: list[str], log,
 
 def _parse(path: Path, log: ProblemLog) -> list[tuple[int, tuple]]:
     """Lines of an annotation file -> [(line number, (x, y, w, h, score, category))], bad lines logged."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        log.add("bad_file", "not a UTF-8 text file", path)
+    text = read_text(path, log)
+    if text is None:
         return []
     rows = []
     for line_no, line in enumerate(text.splitlines(), 1):
@@ -133,14 +127,10 @@ def _parse(path: Path, log: ProblemLog) -> list[tuple[int, tuple]]:
             log.add("columns", f"expected 8 comma-separated columns (left,top,width,height,score,category,"
                     f"truncation,occlusion), found {len(fields)}", path, line_no)
             continue
-        try:
-            x, y, w, h = (float(v) for v in fields[:4])
-            score, cat = float(fields[4]), float(fields[5])
-            [float(v) for v in fields[6:]]
-        except ValueError:
-            bad = next(v for v in fields if not is_number(v))
-            log.add("not_a_number", f"'{bad}' is not a number", path, line_no)
+        values = floats(fields, log, path, line_no)
+        if values is None:
             continue
+        x, y, w, h, score, cat = values[:6]
         if cat != int(cat):
             log.add("class_id", f"object_category must be an integer, got {fields[5]}", path, line_no)
             continue

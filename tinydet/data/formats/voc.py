@@ -19,7 +19,8 @@ import numpy as np
 
 from tinydet.data.dataset import Dataset
 from tinydet.data.datayaml import IMAGE_SUFFIXES
-from tinydet.data.formats.common import is_number, checked_image, copy_image, number, progress, relative_paths
+from tinydet.data.formats.common import (checked_image, copy_image, floats, number, progress, read_names,
+                                         relative_paths, select_splits)
 from tinydet.data.options import ReadOptions
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -84,12 +85,7 @@ def _split_ids(root: Path, splits) -> dict[str, list[str]]:
     if not found:
         found["train"] = sorted(p.relative_to(root / "Annotations").with_suffix("").as_posix()
                                 for p in (root / "Annotations").rglob("*.xml"))
-    if splits:
-        missing = [s for s in splits if s not in found]
-        if missing:
-            raise DataError(f"no '{missing[0]}' split (has: {', '.join(found)})", root)
-        found = {s: found[s] for s in splits}
-    return found
+    return select_splits(found, splits, root)
 
 
 def _image_for(root: Path, image_id: str, filename: str | None) -> Path:
@@ -109,7 +105,7 @@ def _class_names(root: Path, docs: dict[Path, Node], options: ReadOptions) -> li
     if options.names:
         return list(options.names)
     if (root / "labels.txt").is_file():
-        return [n.strip() for n in (root / "labels.txt").read_text().splitlines() if n.strip()]
+        return read_names(root / "labels.txt")
     found = {obj.value("name", "") for doc in docs.values() for obj in doc.findall("object")}
     return sorted(n for n in found if n)
 
@@ -182,12 +178,10 @@ def _read_one(root, image_id, xml_path, doc, index, log, options):
             log.add("columns", "object needs <bndbox> with xmin, ymin, xmax, ymax", xml_path,
                     obj.line if bnd is None else bnd.line)
             continue
-        try:
-            x1, y1, x2, y2 = (float(v) for v in coords)
-        except ValueError:
-            bad = next(v for v in coords if not is_number(v))
-            log.add("not_a_number", f"'{bad}' in <bndbox> is not a number", xml_path, bnd.line)
+        values = floats(coords, log, xml_path, bnd.line, context=" in <bndbox>")
+        if values is None:
             continue
+        x1, y1, x2, y2 = values
         boxes.append((x1 - 1, y1 - 1, x2, y2))
         classes.append(index[name])
         ignore.append(difficult and options.voc_difficult == "ignore")

@@ -18,7 +18,8 @@ import yaml
 
 from tinydet.data.dataset import Dataset, ImageLabels
 from tinydet.data.datayaml import label_path_for, load_data_yaml, split_images
-from tinydet.data.formats.common import is_number, checked_image, copy_image, progress, relative_paths, warn_dropped_ignore
+from tinydet.data.formats.common import (checked_image, copy_image, floats, progress, read_text, relative_paths,
+                                         warn_dropped_ignore)
 from tinydet.data.images import image_size
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -35,10 +36,8 @@ def _parse_rows(path: Path, kpt_shape, log: ProblemLog):
     """Rows of a label file -> (values float64 [N, C] or polygon boxes, line numbers [N]), bad rows logged and
     skipped. Returns None when the file cannot be read as text at all."""
     k, kdim = tuple(kpt_shape[:2]) if kpt_shape else (0, 0)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        log.add("bad_file", "not a UTF-8 text file", path)
+    text = read_text(path, log)
+    if text is None:
         return None
     rows = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     polygons = not k and any(len(fields) > 6 for _, fields in rows)
@@ -65,11 +64,8 @@ def _parse_rows(path: Path, kpt_shape, log: ProblemLog):
             hint = " (a 6th column looks like a confidence: is this a predictions file?)" if len(fields) == 6 else ""
             log.add("columns", f"expected 5 columns (class cx cy w h), found {len(fields)}{hint}", path, line_no)
             continue
-        try:
-            row = [float(v) for v in fields]
-        except ValueError:
-            bad = next(v for v in fields if not is_number(v))
-            log.add("not_a_number", f"'{bad}' is not a number", path, line_no)
+        row = floats(fields, log, path, line_no)
+        if row is None:
             continue
         if not all(math.isfinite(v) for v in row):
             log.add("not_a_number", f"non-finite value in '{' '.join(fields)}'", path, line_no)
