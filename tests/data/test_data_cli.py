@@ -48,6 +48,9 @@ def test_skip_bad_analyses_what_is_left(tmp_path, bad_data, capsys):
     assert "recommendations:" in out.out and "skipped" in out.err
     data = json.loads((tmp_path / "a.json").read_text())
     assert data["instances"] == 2 and data["problems"] == {"columns": 1, "class_id": 1}
+    assert [(p["kind"], p["line"], p["fatal"]) for p in data["problem_list"]] == [("columns", 2, True),
+                                                                                ("class_id", 2, True)]
+    assert data["problem_list"][0]["file"].endswith("x.txt")
 
 
 def test_fix_writes_a_clean_copy(tmp_path, bad_data, capsys):

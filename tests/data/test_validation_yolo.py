@@ -195,3 +195,20 @@ def test_out_of_range_names_the_column(tmp_path, line, extra, message):
     data = make_yolo(tmp_path, {"x.jpg": line + "\n"}, extra_yaml=extra)
     with pytest.raises(DataError, match=r"x.txt:1: " + message):
         load_dataset(data)
+
+
+def test_exif_rotated_images_use_the_rotated_size(tmp_path):
+    """A 64x48 JPEG with EXIF orientation 6 (rotate 90) is 48x64 for ultralytics; labels normalise by that."""
+    from PIL import Image
+
+    from tinydet.data.images import load_pixels
+
+    data = make_yolo(tmp_path, {"x.jpg": "0 0.5 0.25 0.5 0.25\n"})
+    image = tmp_path / "images" / "train" / "x.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(image).save(image, exif=exif.tobytes())
+    (im,) = load_dataset(data).images()
+    assert (im.width, im.height) == (48, 64)
+    np.testing.assert_allclose(im.boxes, [[12, 8, 36, 24]])
+    assert load_pixels(image).shape[:2] == (64, 48)

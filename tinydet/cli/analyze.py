@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tinydet.cli.dataopts import add_dataset_arguments
 
-MAX_LISTED = 100  # problems printed one per line; all of them go to --json
+MAX_LISTED = 100  # problems printed one per line; all of them go to --json (problem_list)
 
 
 def register(sub, formatter) -> None:

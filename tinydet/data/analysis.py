@@ -18,6 +18,7 @@ from tinydet.data.recommend import (AnalysisOptions, Recommendations, coverage_b
                                     recommend_imbalance, recommend_imgsz, recommend_overlap, recommend_p2,
                                     recommend_slice)
 from tinydet.data.sizes import aitod_buckets, coco_buckets
+from tinydet.data.validate import Problem
 from tinydet.errors import TinydetError
 
 __all__ = ["Analysis", "AnalysisOptions", "BoxTable", "analyze", "box_table"]
@@ -133,6 +134,7 @@ class Analysis:
         buckets / buckets_at_imgsz: size-bucket counts, native (the usual definition) / at imgsz.
         recommendations: what to do, with reasons.
         problems: validation problem kind -> count (what was skipped or worked around when reading).
+        problem_list: every problem (kind, message, file, line, fatal), in file and line order.
     """
 
     source: str | None
@@ -152,6 +154,7 @@ class Analysis:
     buckets_at_imgsz: Buckets
     recommendations: Recommendations
     problems: dict[str, int]
+    problem_list: list[Problem]
     table: BoxTable | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -238,5 +241,6 @@ def analyze(dataset: Dataset, imgsz: int = 640, options: AnalysisOptions = Analy
         buckets_at_imgsz=Buckets.of(ws, hs),
         recommendations=recs,
         problems=dict(Counter(p.kind for p in dataset.problems)),
+        problem_list=list(dataset.problems),
         table=t,
     )
