@@ -1,7 +1,7 @@
 """Benchmark: wall time of `tinydet analyze` on a dataset (default: hit_uav, 2,319 images, 19,971 boxes).
 
-Runs the real command (`analyze DATA --json FILE --plots DIR`) in fresh interpreters (so imports count), several
-times, and reports the median and the spread; then times the stages in one process (import, read + validate,
+Runs the real command, plain and with `--json FILE --plots DIR`, in fresh interpreters (so imports count),
+several times, and reports the median wall and CPU time with the spread; then times the stages in one process (import, read + validate,
 analyze, plots). With --write FILE it replaces the "Dataset analysis speed" section of that BENCHMARKS.md with the
 result and the command.
 
@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,17 +26,27 @@ SECTION = "## Dataset analysis speed"
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "hit_uav" / "data.yaml"
 
 
-def time_cli(data: str, runs: int) -> list[float]:
-    times = []
+VARIANTS = {"analyze DATA": [], "analyze DATA --json FILE --plots DIR": ["--json", "{tmp}/a.json", "--plots", "{tmp}/p"]}
+
+
+def time_cli(data: str, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Per variant, (wall s, CPU s = user + sys of the child) of each run; variants interleaved, so that both
+    see the same background load."""
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "tinydet", "analyze", data, "--json", f"{tmp}/a.json",
-                                   "--plots", f"{tmp}/plots"], capture_output=True, text=True)
-            times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            sys.exit(f"tinydet analyze failed:\n{done.stderr}")
-    return times
+        for name, extra in VARIANTS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "tinydet", "analyze", data,
+                                       *[a.format(tmp=tmp) for a in extra]], capture_output=True, text=True)
+                wall = time.perf_counter() - start
+                cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode != 0:
+                sys.exit(f"tinydet analyze failed:\n{done.stderr}")
+            cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+            out[name].append((wall, cpu))
+    return out
 
 
 def time_stages(data: str) -> tuple[dict[str, float], dict]:
@@ -69,15 +80,19 @@ def report(data: str, runs: int) -> str:
     times = time_cli(data, runs)
     stages, counts = time_stages(data)
     load_after = os.getloadavg()[0]
-    spread = f"{min(times):.2f}-{max(times):.2f}"
+    lines = [f"hit_uav: {counts['images']:,} images, {counts['instances']:,} boxes ({counts['coco_small']:,} "
+             f"COCO-small, as the analysis reports). Median of {runs} runs in fresh processes (imports included), "
+             "target < 10 s:", "", "| command | wall s (range) | CPU s (user + sys) |", "|---|---|---|"]
+    for name, values in times.items():
+        walls, cpus = [w for w, _ in values], [c for _, c in values]
+        lines.append(f"| `tinydet {name}` | **{statistics.median(walls):.2f}** ({min(walls):.2f}-{max(walls):.2f}) "
+                     f"| {statistics.median(cpus):.2f} |")
     stage_text = ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
-    return (
-        f"`tinydet analyze DATA --json FILE --plots DIR` on hit_uav ({counts['images']:,} images, "
-        f"{counts['instances']:,} boxes, "
-        f"{counts['coco_small']:,} COCO-small): **{statistics.median(times):.2f} s** wall, median of {runs} runs "
-        f"in fresh processes (range {spread} s), target < 10 s. Stages in one process: {stage_text}.\n"
-        f"Machine: {os.cpu_count()} CPU cores ({platform.machine()}), shared; load average {load_before:.1f} before, "
-        f"{load_after:.1f} after (other jobs were running).\n\n"
+    return "\n".join(lines) + (
+        f"\n\nStages in one process (wall): {stage_text}. Import is tinydet's package import, which loads "
+        "ultralytics and torch.\n"
+        f"Machine: {os.cpu_count()} CPU cores ({platform.machine()}), shared with other jobs: load average "
+        f"{load_before:.1f} before, {load_after:.1f} after; wall time grows with the load, CPU time much less.\n\n"
         "```\nPYTHONPATH=$PWD .venv/bin/python benchmarks/analyze_speed.py ../shared/datasets/hit_uav/data.yaml "
         f"--runs {runs} --write BENCHMARKS.md\n```\n\n"
     )
