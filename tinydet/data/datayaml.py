@@ -6,6 +6,7 @@ tinydet reads the file first and stops with one line naming the file and the pro
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,11 @@ import yaml
 
 from tinydet.errors import DataError
 
-IMAGE_SUFFIXES = frozenset({".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"})
+# Exactly the image formats ultralytics 8.4.190 lists (ultralytics.data.utils.IMG_FORMATS; a test checks): a file
+# it skips must not be counted by tinydet either. Compared case-insensitively.
+IMAGE_SUFFIXES = frozenset(
+    {".avif", ".bmp", ".dng", ".heic", ".heif", ".jp2", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp"}
+)
 
 
 @dataclass
@@ -96,7 +101,11 @@ def load_data_yaml(path: str | Path, required_splits: tuple[str, ...] = ("train"
 
 def label_path_for(image: Path) -> Path:
     """Ultralytics' convention: .../images/x.jpg -> .../labels/x.txt (the last 'images' folder is swapped)."""
-    parts = list(image.parts)
+    text = os.fspath(image)
+    head, sep, tail = text.rpartition(f"{os.sep}images{os.sep}")
+    if sep:  # the common case, as string operations (this runs once per image)
+        return Path(os.path.splitext(f"{head}{os.sep}labels{os.sep}{tail}")[0] + ".txt")
+    parts = list(Path(image).parts)
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == "images":
             parts[i] = "labels"

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ import cv2
 import numpy as np
 import yaml
 
+from tinydet.data.outdir import new_folder
 from tinydet.errors import TinydetError
 
 CLASS_NAMES = ("disc", "square", "triangle", "cross")
@@ -239,9 +237,7 @@ def make_synthetic_dataset(out: str | Path, spec: SynthSpec = SynthSpec(), quiet
         if existing == manifest and (out / "data.yaml").is_file():
             return out / "data.yaml"
         raise TinydetError(f"{out} exists and is not empty; choose a new folder for the synthetic dataset")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with new_folder(out) as tmp:
         total = spec.images + spec.n_val
         with tqdm(total=total, desc="synth", unit="img", disable=quiet) as progress:
             _write_split(tmp, "train", spec.images, spec, progress)
@@ -251,10 +247,4 @@ def make_synthetic_dataset(out: str | Path, spec: SynthSpec = SynthSpec(), quiet
             "# tinydet synthetic small-object dataset (dataset root = this folder)\n" + yaml.safe_dump(data, sort_keys=False)
         )
         (tmp / "synth.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / "data.yaml"
