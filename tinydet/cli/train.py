@@ -41,7 +41,8 @@ def register(sub, formatter) -> None:
         "cls_pw=1.0 (inverse-frequency class weights). EMA of the weights is always on in ultralytics.",
         formatter_class=formatter,
     )
-    p.add_argument("--data", help="data.yaml of a YOLO dataset (or its folder)")
+    p.add_argument("--data", help="dataset: YOLO data.yaml, COCO .json, or a VOC/VisDrone folder (non-YOLO data "
+                   "is converted into RUN/data first)")
     p.add_argument("--model", default="yolov8n", help="zoo name (see `tinydet models`), model YAML or .pt checkpoint")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--imgsz", type=int, default=640, help="training image size in pixels")
@@ -52,6 +53,8 @@ def register(sub, formatter) -> None:
     p.add_argument("--workers", type=int, default=4, help="dataloader workers (ultralytics uses 0 on CPU)")
     p.add_argument("--patience", type=int, default=100, help="stop after this many epochs without improvement")
     p.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue an interrupted run")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="warn about bad labels/images and train on a cleaned copy (RUN/data) instead of stopping")
     p.add_argument("--recipe-file", default=None, help="YAML recipe (e.g. the best trial written by `tinydet tune`)")
     group = p.add_argument_group("recipe options (default: plain ultralytics training)")
     for flag, dest, kind, text in RECIPE_FLAGS:
@@ -89,7 +92,7 @@ def run(args) -> int:
         opts = TrainOptions(
             data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
             out=args.out, seed=args.seed, device=args.device, workers=args.workers, patience=args.patience,
-            recipe=recipe_from_args(args), overrides=parse_overrides(args.overrides),
+            skip_bad=args.skip_bad, recipe=recipe_from_args(args), overrides=parse_overrides(args.overrides),
         )
         result = train(opts)
     print(f"best checkpoint: {result.best}")

@@ -31,6 +31,7 @@ class TrainOptions:
     deterministic: bool = True
     workers: int = 4
     patience: int = 100
+    skip_bad: bool = False  # train on a cleaned copy instead of stopping at the first bad label
     recipe: Recipe = field(default_factory=Recipe)
     overrides: dict[str, Any] = field(default_factory=dict)  # any other ultralytics train argument
 
@@ -131,19 +132,37 @@ def _write_run_record(out: Path, opts: TrainOptions, data_yaml: Path, model_path
     (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
 
 
+def prepare_data(data: str, out: Path, skip_bad: bool = False):
+    """Validate the dataset (any format tinydet reads) and return the parsed YOLO data.yaml to train on.
+
+    A fatal problem stops here with the file and line, unless `skip_bad`. Data that is not in YOLO layout, or
+    that needed lines skipped, is written as a YOLO copy into `out/data` (the user's files are never changed).
+    """
+    from tinydet.data import load_dataset
+    from tinydet.data.convert import write_dataset
+    from tinydet.data.datayaml import load_data_yaml
+
+    dataset = load_dataset(data, skip_bad=skip_bad)
+    if dataset.format == "yolo" and not any(p.fatal for p in dataset.problems):
+        return load_data_yaml(data)
+    if launcher_rank() > 0:  # rank 0 writes the copy
+        return load_data_yaml(out / "data" / "data.yaml")
+    return load_data_yaml(write_dataset(dataset, out / "data", "yolo"))
+
+
 def train(opts: TrainOptions) -> TrainResult:
     """Train `opts.model` on `opts.data` with `opts.recipe`; returns the run folder, checkpoints and metrics."""
-    from tinydet.data.datayaml import load_data_yaml
     from tinydet.models.zoo import resolve_model
 
-    data = load_data_yaml(opts.data)
     out = Path(opts.out).expanduser().resolve()
     _check_new_run_dir(out)
+    model_path = resolve_model(opts.model)  # cheap checks first: a typo fails before the data is read
+    check_override_keys({**opts.recipe.ultralytics, **opts.overrides})
+    data = prepare_data(opts.data, out, opts.skip_bad)
     if opts.recipe.recipe == "pose-aux":
         from tinydet.train.pose_aux_run import train_pose_aux
 
         return train_pose_aux(opts, data, out)
-    model_path = resolve_model(opts.model)
     args = _ultralytics_args(opts, data.yaml_path, out)
     out.mkdir(parents=True, exist_ok=True)
     _write_run_record(out, opts, data.yaml_path, model_path)
