@@ -324,10 +324,12 @@ def build_model(cfg: str | Path, nc: int | None = None, verbose: bool = False) -
     a stock ultralytics name, or a path.
     """
     d = _internal(_tasks, "yaml_model_load")(cfg)
+    if nc is not None:
+        d["nc"] = nc  # rather than the constructor's nc=, which logs an "Overriding" line to stdout
     task = model_task(d)
     if task not in _TASK_MODELS:
         raise ModelConfigError(f"{cfg}: tinydet builds detect, pose and segment models, not {task}")
-    return _internal(_tasks, _TASK_MODELS[task])(d, nc=nc, verbose=verbose)
+    return _internal(_tasks, _TASK_MODELS[task])(d, verbose=verbose)
 
 
 def model_task(model: torch.nn.Module | dict) -> str:
