@@ -7,6 +7,7 @@ no file of the full name, so the path we hand to `YOLO()` is the scale-lettered 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +76,16 @@ def scaled_name(family: str, scale: str) -> str:
     return f"{match.group(1)}{scale}{match.group(2) or ''}"
 
 
+@functools.lru_cache(maxsize=None)
+def _scales_of(path: str, mtime_ns: int) -> tuple[str, ...]:
+    """Scale letters of a config file (cached until the file changes)."""
+    return tuple((yaml.safe_load(Path(path).read_text()) or {}).get("scales") or {})
+
+
 def _tinydet_entries() -> list[ZooEntry]:
     entries = []
     for path in sorted(CFG_DIR.glob("*.yaml")):
-        scales = (yaml.safe_load(path.read_text()) or {}).get("scales") or {}
-        for scale in scales:
+        for scale in _scales_of(str(path), path.stat().st_mtime_ns):
             entries.append(ZooEntry(scaled_name(path.stem, scale), str(path), scale, "tinydet"))
     return entries
 

@@ -30,7 +30,7 @@ def _fused_channels(in_channels: list[int], args: list) -> int:
 class BiFusion(nn.Module):
     """Resample the higher- and lower-resolution maps to the middle one and concatenate [down, same, up]."""
 
-    yaml_rule = MultiInput(out_channels=_fused_channels, scaled=(0,))
+    yaml_rule = MultiInput(out_channels=_fused_channels, scaled=(0,), inputs=3)
 
     def __init__(self, c1: list[int], c_down: int, k: int = 3):
         super().__init__()

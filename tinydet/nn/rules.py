@@ -88,15 +88,19 @@ class MultiInput(Rule):
     `scaled`: positions in `args` that are channel widths; they are width-scaled like a Conv's output before the
     constructor sees them. `out_channels(in_channels, args)` gives the output width from the input widths and the
     scaled args: a pure function the module supplies next to its code, so that builder and module agree on it.
+    `inputs`: the number of inputs the module takes, when that is fixed.
     """
 
     out_channels: Callable[[list[int], list], int]
     scaled: tuple[int, ...] = ()
+    inputs: int | None = None
     multi_input = True
 
     def plan(self, in_channels, args, repeats, scaling):
         if repeats != 1:
             raise ValueError("multi-input modules cannot be repeated (use repeats = 1 in the YAML row)")
         in_channels = list(in_channels)
+        if self.inputs is not None and len(in_channels) != self.inputs:
+            raise ValueError(f"takes {self.inputs} inputs, the row gives {len(in_channels)}")
         args = [scaling.channels(a) if i in self.scaled else a for i, a in enumerate(args)]
         return RowPlan([in_channels, *args], 1, int(self.out_channels(in_channels, args)))
