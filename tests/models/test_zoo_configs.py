@@ -3,6 +3,8 @@ parameter counts match DESIGN.md; twins stay in sync with their detect config an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from zoo_helpers import expected_shapes, expected_strides, n_params, prediction_tensors
@@ -149,3 +151,16 @@ def test_ultralytics_yolo_builds_a_user_yaml_naming_tinydet_modules(tmp_path):
     used = {type(m).__name__ for m in model.modules()} & set(MODULES)
     assert used == {"BiFusion", "C2fCBAM", "CBAM"}
     assert sum(getattr(m, "variant", None) == "paper" for m in model.modules() if type(m).__name__ == "CBAM") == 2
+
+
+def test_the_docs_yaml_example_builds(tmp_path):
+    import re
+
+    from ultralytics import YOLO
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text()
+    (example,) = re.findall(r"```yaml\n(# my-yolov8-small.yaml.*?)```", docs, re.S)
+    (tmp_path / "my-yolov8-small.yaml").write_text(example)
+    model = YOLO(str(tmp_path / "my-yolov8n-small.yaml")).model
+    assert [int(s) for s in model.stride.tolist()] == [8, 16]
+    assert {"SPDConv", "C2fCBAM", "BiFusion"} <= {type(m).__name__ for m in model.modules()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Iterable
 
 from tinydet.errors import TinydetError
@@ -31,9 +32,14 @@ class ModelInfo:
         return asdict(self)
 
 
-def _base_name(entry: ZooEntry) -> str:
-    suffix = TWIN_SUFFIXES.get(entry.task, "")
-    return entry.name[: len(entry.name) - len(suffix)]
+_SCALE_ORDER = "nsmlx"
+
+
+def _listing_key(entry: ZooEntry) -> tuple:
+    """Config family (twins with their detect config), then scale n, s, m, ..., then detect, pose, segment."""
+    family = Path(entry.family_file).stem
+    family = family[: len(family) - len(TWIN_SUFFIXES.get(entry.task, ""))]
+    return family, _SCALE_ORDER.find(entry.scale), _TASK_ORDER[entry.task]
 
 
 def select(task: str | None = None, scale: str | None = "n", contains: str | None = None) -> list[ZooEntry]:
@@ -47,7 +53,7 @@ def select(task: str | None = None, scale: str | None = "n", contains: str | Non
     ]
     if not entries:
         raise TinydetError(f"no zoo model matches task={task} scale={scale} filter={contains!r}")
-    return sorted(entries, key=lambda e: (_base_name(e), _TASK_ORDER[e.task]))
+    return sorted(entries, key=_listing_key)
 
 
 def describe(entry: ZooEntry, nc: int = 80, imgsz: int = 640) -> ModelInfo:
