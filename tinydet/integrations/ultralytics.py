@@ -58,10 +58,6 @@ class UltralyticsAssumptionError(TinydetError):
     """The installed ultralytics differs from what tinydet was written against."""
 
 
-class ModelConfigError(TinydetError):
-    """A model YAML row that cannot be built (wrong inputs or arguments for its module)."""
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Runtime settings
 # --------------------------------------------------------------------------------------------------------------
@@ -120,6 +116,10 @@ def apply_runtime_settings() -> None:
 # --------------------------------------------------------------------------------------------------------------
 # Model building: parse_model that also knows tinydet's modules
 # --------------------------------------------------------------------------------------------------------------
+class ModelConfigError(TinydetError):
+    """A model YAML row that cannot be built (wrong inputs or arguments for its module)."""
+
+
 class _Passthrough(Rule):
     """torch.nn layers such as Upsample: arguments as written, channels unchanged."""
 
