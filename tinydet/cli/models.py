@@ -12,7 +12,7 @@ def register(sub, formatter) -> None:
         "`tinydet train`, and as `ultralytics.YOLO(<name>.yaml)` after `import tinydet` (see docs/models.md).",
         formatter_class=formatter,
     )
-    p.add_argument("--task", choices=("detect", "pose", "segment"), default=None, help="only this task (default: all)")
+    p.add_argument("--task", choices=("detect", "pose", "segment"), default=None, help="only this task (default: every task)")
     p.add_argument("--scale", default="n", help="scale letter n, s, m, ..., or 'all' (building every scale is slow)")
     p.add_argument("--filter", dest="contains", default=None, metavar="TEXT", help="only names containing TEXT")
     p.add_argument("--nc", type=int, default=80, help="number of classes to build with")
