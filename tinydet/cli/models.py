@@ -9,7 +9,8 @@ def register(sub, formatter) -> None:
         help="list the model zoo (params, GFLOPs, strides, task)",
         description="List the zoo's models: tinydet's small-object configs and the stock ultralytics ones, each built "
         "(with --nc classes) to count parameters and GFLOPs at --imgsz.\nAny listed name works as --model in "
-        "`tinydet train`, and as `ultralytics.YOLO(<name>.yaml)` after `import tinydet` (see docs/models.md).",
+        "`tinydet train`; in Python, `YOLO(tinydet.models.zoo.resolve_model(name))` after `import tinydet` "
+        "(see docs/models.md).",
         formatter_class=formatter,
     )
     p.add_argument("--task", choices=("detect", "pose", "segment"), default=None, help="only this task (default: every task)")
