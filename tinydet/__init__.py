@@ -9,7 +9,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from tinydet.integrations import ultralytics as _ultralytics_integration  # noqa: F401  (must come first)
+from tinydet.nn import load_modules as _load_modules
 from tinydet.detections import Detections
 from tinydet.errors import DataError, TinydetError
+
+_load_modules()  # registers the model modules that YAMLs and checkpoints name
 
 __all__ = ["DataError", "Detections", "TinydetError", "__version__"]

@@ -116,6 +116,10 @@ def apply_runtime_settings() -> None:
 # --------------------------------------------------------------------------------------------------------------
 # Model building: parse_model that also knows tinydet's modules
 # --------------------------------------------------------------------------------------------------------------
+class ModelConfigError(TinydetError):
+    """A model YAML row that cannot be built (wrong inputs or arguments for its module)."""
+
+
 class _Passthrough(Rule):
     """torch.nn layers such as Upsample: arguments as written, channels unchanged."""
 
@@ -201,12 +205,17 @@ def _rule_for(module: type, stock: dict[type, Rule]) -> Rule:
     return rule
 
 
-def _yaml_value(value, nc: int):
-    """A YAML argument as ultralytics reads it: 'nc' is the class count, other strings are literals if they parse."""
+# Bare names a YAML argument may use, resolved from the model dict like ultralytics' parse_model does (it looks
+# them up among its local variables: `nc`, and `kpt_shape` in pose YAMLs).
+_YAML_SYMBOLS = ("nc", "kpt_shape")
+
+
+def _yaml_value(value, symbols: dict):
+    """A YAML argument as ultralytics reads it: known names are resolved, other strings are literals if they parse."""
     if not isinstance(value, str):
         return value
-    if value == "nc":
-        return nc
+    if value in symbols:
+        return symbols[value]
     with contextlib.suppress(ValueError, SyntaxError):
         return ast.literal_eval(value)
     return value
@@ -252,22 +261,26 @@ def build_layers(d: dict, ch: int, verbose: bool = True) -> tuple[torch.nn.Seque
     log(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
     channels: list[int] = [ch]
     layers, save, legacy = [], [], True
+    symbols = {name: d.get(name) for name in _YAML_SYMBOLS}
     try:
         for i, (f, n, name, args) in enumerate(d["backbone"] + d["head"]):
             module = _resolve_module(name)
             rule = _rule_for(module, stock)
-            args = [_yaml_value(a, scaling.nc) for a in args]
+            args = [_yaml_value(a, symbols) for a in args]
             n = n_ = max(round(n * depth), 1) if n > 1 else n
             if rule.multi_input or isinstance(f, list):
                 inputs = [channels[x] for x in (f if isinstance(f, list) else [f])]
             else:
                 inputs = channels[f]
-            plan = rule.plan(inputs, args, n, scaling)
             if getattr(rule, "modern", False):
                 legacy = False
             if module.__name__ in _HEADS_WITH_LEGACY:
                 module.legacy = legacy  # ultralytics keeps this as class state; its parse_model does the same
-            built = [module(*plan.args) for _ in range(plan.repeats)]
+            try:
+                plan = rule.plan(inputs, args, n, scaling)
+                built = [module(*plan.args) for _ in range(plan.repeats)]
+            except (ValueError, TypeError, IndexError) as e:
+                raise ModelConfigError(f"model YAML layer {i} {[f, n, name, args]}: {e}") from e
             layer = torch.nn.Sequential(*built) if plan.repeats > 1 else built[0]
             if module is _tasks.SPPF and len(plan.args) <= 3:  # legacy SPPF rows: activated cv1
                 for block in built:
@@ -296,6 +309,55 @@ def parse_model(d, ch, verbose=True):
     if _uses_tinydet_modules(d):
         return build_layers(d, ch, verbose)
     return _ORIGINAL_PARSE_MODEL(d, ch, verbose)
+
+
+ultralytics_parse_model = _ORIGINAL_PARSE_MODEL  # ultralytics' own builder, for parity checks
+
+
+_TASK_MODELS = {"detect": "DetectionModel", "pose": "PoseModel", "segment": "SegmentationModel"}
+
+
+def build_model(cfg: str | Path, nc: int | None = None, verbose: bool = False) -> torch.nn.Module:
+    """Build the ultralytics model (DetectionModel, PoseModel or SegmentationModel) of a YAML, optionally with `nc` classes.
+
+    `cfg` is resolved like `YOLO(cfg)` resolves it: a scale-lettered name beside the real file (`yolov8n-p2.yaml`),
+    a stock ultralytics name, or a path.
+    """
+    d = _internal(_tasks, "yaml_model_load")(cfg)
+    if nc is not None:
+        d["nc"] = nc  # rather than the constructor's nc=, which logs an "Overriding" line to stdout
+    task = model_task(d)
+    if task not in _TASK_MODELS:
+        raise ModelConfigError(f"{cfg}: tinydet builds detect, pose and segment models, not {task}")
+    return _internal(_tasks, _TASK_MODELS[task])(d, verbose=verbose)
+
+
+def model_task(model: torch.nn.Module | dict) -> str:
+    """'detect', 'pose', 'segment', ... of a built model or a model YAML dict (ultralytics' own guess)."""
+    return _internal(_tasks, "guess_model_task")(model)
+
+
+def gflops(model: torch.nn.Module, imgsz: int = 640) -> float:
+    """GFLOPs of one forward pass at `imgsz` x `imgsz`, counted the way ultralytics' model summary counts them."""
+    return float(_internal(_torch_utils, "get_flops")(model, imgsz))
+
+
+def _internal(module, name: str):
+    """An ultralytics internal the model-building helpers rely on, or a clear error naming it."""
+    found = getattr(module, name, None)
+    if found is None:
+        raise UltralyticsAssumptionError(
+            f"{module.__name__}.{name} is missing; install ultralytics=={PINNED_VERSION}"
+        )
+    return found
+
+
+def stock_config_path(filename: str) -> Path:
+    """Path of a config file that ultralytics ships (`yolov8-p2.yaml`); raises if it ships none of that name."""
+    found = sorted((Path(ultralytics.__file__).parent / "cfg" / "models").rglob(filename))
+    if not found:
+        raise UltralyticsAssumptionError(f"ultralytics {ultralytics.__version__} ships no model config {filename}")
+    return found[0]
 
 
 # --------------------------------------------------------------------------------------------------------------

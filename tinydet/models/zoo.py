@@ -7,6 +7,7 @@ no file of the full name, so the path we hand to `YOLO()` is the scale-lettered 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ STOCK_FAMILIES = (
     "yolo26-seg",
 )
 STOCK_SCALES = "nsm"
+TWIN_SUFFIXES = {"pose": "-pose", "segment": "-seg"}  # task -> name suffix, as ultralytics names its twins
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,20 @@ class ZooEntry:
     family_file: str
     scale: str
     source: str
+
+    @property
+    def task(self) -> str:
+        """'detect', 'pose' or 'segment', from the twin suffix of the name."""
+        return next((task for task, suffix in TWIN_SUFFIXES.items() if self.name.endswith(suffix)), "detect")
+
+    @property
+    def config_path(self) -> Path:
+        """The real YAML file (without scale letter) that builds this model."""
+        if self.source == "stock":
+            from tinydet.integrations.ultralytics import stock_config_path
+
+            return stock_config_path(self.family_file)
+        return Path(self.family_file)
 
     @property
     def model_path(self) -> str:
@@ -60,11 +76,16 @@ def scaled_name(family: str, scale: str) -> str:
     return f"{match.group(1)}{scale}{match.group(2) or ''}"
 
 
+@functools.lru_cache(maxsize=None)
+def _scales_of(path: str, mtime_ns: int) -> tuple[str, ...]:
+    """Scale letters of a config file (cached until the file changes)."""
+    return tuple((yaml.safe_load(Path(path).read_text()) or {}).get("scales") or {})
+
+
 def _tinydet_entries() -> list[ZooEntry]:
     entries = []
     for path in sorted(CFG_DIR.glob("*.yaml")):
-        scales = (yaml.safe_load(path.read_text()) or {}).get("scales") or {}
-        for scale in scales:
+        for scale in _scales_of(str(path), path.stat().st_mtime_ns):
             entries.append(ZooEntry(scaled_name(path.stem, scale), str(path), scale, "tinydet"))
     return entries
 
@@ -106,3 +127,36 @@ def resolve_model(spec: str | Path) -> str:
     close = [n for n in entries if n.split("-")[0] == name.split("-")[0]][:8]
     hint = f"; similar: {', '.join(close)}" if close else ""
     raise TinydetError(f"unknown model '{text}': not a file and not in the zoo (run `tinydet models`){hint}")
+
+
+def _twin(name: str, suffix: str, task: str) -> str:
+    base = detect_twin(name)
+    twin = base + suffix
+    if twin not in zoo():
+        raise TinydetError(f"'{base}' has no {task} twin in the zoo (no config '{twin}')")
+    return twin
+
+
+def detect_twin(name: str) -> str:
+    """'yolov8n-p2-nop5-pose' or '-seg' -> 'yolov8n-p2-nop5' (a detect name is returned as it is)."""
+    for suffix in TWIN_SUFFIXES.values():
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name not in zoo():
+        raise TinydetError(f"unknown model '{name}': not in the zoo (run `tinydet models`)")
+    return name
+
+
+def pose_twin(name: str) -> str:
+    """'yolov8n-p2-nop5' -> 'yolov8n-p2-nop5-pose': same backbone and neck, Pose head with one keypoint.
+
+    The pose-aux recipe trains the pose twin, then loads its weights into `detect_twin(...)` built with the
+    dataset's class count.
+    """
+    return _twin(name, TWIN_SUFFIXES["pose"], "pose")
+
+
+def segment_twin(name: str) -> str:
+    """'yolov8n-p2-nop5' -> 'yolov8n-p2-nop5-seg': same backbone and neck, Segment head."""
+    return _twin(name, TWIN_SUFFIXES["segment"], "segment")

@@ -83,17 +83,24 @@ class SameChannels(Rule):
 
 @dataclass(frozen=True)
 class MultiInput(Rule):
-    """Modules fed by several layers: constructor receives `([c_in, ...], c_out, *args)`.
+    """Modules fed by several layers (the row's `from` is a list): constructor receives `([c_in, ...], *args)`.
 
-    `out_channels(in_channels, args, scaling)` gives the output width c_out (a pure function the module
-    supplies next to its code), so the builder and the module agree on it.
+    `scaled`: positions in `args` that are channel widths; they are width-scaled like a Conv's output before the
+    constructor sees them. `out_channels(in_channels, args)` gives the output width from the input widths and the
+    scaled args: a pure function the module supplies next to its code, so that builder and module agree on it.
+    `inputs`: the number of inputs the module takes, when that is fixed.
     """
 
-    out_channels: Callable[[list[int], list, Scaling], int]
+    out_channels: Callable[[list[int], list], int]
+    scaled: tuple[int, ...] = ()
+    inputs: int | None = None
     multi_input = True
 
     def plan(self, in_channels, args, repeats, scaling):
         if repeats != 1:
             raise ValueError("multi-input modules cannot be repeated (use repeats = 1 in the YAML row)")
-        c2 = int(self.out_channels(list(in_channels), args, scaling))
-        return RowPlan([list(in_channels), c2, *args], 1, c2)
+        in_channels = list(in_channels)
+        if self.inputs is not None and len(in_channels) != self.inputs:
+            raise ValueError(f"takes {self.inputs} inputs, the row gives {len(in_channels)}")
+        args = [scaling.channels(a) if i in self.scaled else a for i, a in enumerate(args)]
+        return RowPlan([in_channels, *args], 1, int(self.out_channels(in_channels, args)))
