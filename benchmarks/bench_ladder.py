@@ -32,12 +32,13 @@ from copy import deepcopy
 from pathlib import Path
 
 # (label for run folders, model, row name in the table); the first rung is the baseline of the ratios.
+# Labels are the zoo names, so the ladder and the recipe tables share the baseline runs (same OUT/runs).
 LADDER = (
     ("yolov8n", "yolov8n", "Baseline (YOLOv8n)"),
-    ("p2", "yolov8n-p2", "Baseline + P2"),
-    ("p2-nop5", "yolov8n-p2-nop5", "Baseline + P2 - P5"),
-    ("p2-nop5-bifusion", "yolov8n-p2-nop5-bifusion", "+ bi-directional fusion"),
-    ("p2-nop5-bifusion-cbam", "yolov8n-p2-nop5-bifusion-cbam", "+ CBAM (seed's variant)"),
+    ("yolov8n-p2", "yolov8n-p2", "Baseline + P2"),
+    ("yolov8n-p2-nop5", "yolov8n-p2-nop5", "Baseline + P2 - P5"),
+    ("yolov8n-p2-nop5-bifusion", "yolov8n-p2-nop5-bifusion", "+ bi-directional fusion"),
+    ("yolov8n-p2-nop5-bifusion-cbam", "yolov8n-p2-nop5-bifusion-cbam", "+ CBAM (seed's variant)"),
 )
 SMALL = 32  # COCO: small objects have area < 32^2 px
 HERE = Path(__file__).resolve().parent

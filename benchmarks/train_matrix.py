@@ -22,12 +22,19 @@ import time
 from pathlib import Path
 
 
-def parse_variant(text: str) -> tuple[str, str, dict]:
+def parse_variant(text: str) -> tuple[str, str, dict, dict]:
+    """'LABEL=MODEL,k=v,...' -> (label, model, recipe options, ultralytics arguments)."""
+    from dataclasses import fields
+
+    from tinydet.cli.common import parse_overrides
+    from tinydet.train.recipe import Recipe
+
     label, _, rest = text.partition("=")
     model, *pairs = rest.split(",")
-    from tinydet.cli.common import parse_overrides
-
-    return label, model, parse_overrides(pairs)
+    options = parse_overrides(pairs)
+    recipe_keys = {f.name for f in fields(Recipe)}
+    recipe = {k: v for k, v in options.items() if k in recipe_keys}
+    return label, model, recipe, {k: v for k, v in options.items() if k not in recipe_keys}
 
 
 def finished(run_dir: Path, epochs: int) -> bool:
@@ -52,11 +59,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from tinydet.train.api import TrainOptions, resume, train
+    from tinydet.train.recipe import Recipe
 
     out = Path(args.out).resolve()
     for seed in args.seeds:
         for spec in args.variant:
-            label, model, options = parse_variant(spec)
+            label, model, recipe, options = parse_variant(spec)
             run_dir = out / f"{label}-s{seed}"
             if finished(run_dir, args.epochs):
                 print(f"[matrix] {run_dir.name}: done, skipped", flush=True)
@@ -70,11 +78,12 @@ def main() -> None:
                     import shutil
 
                     shutil.rmtree(run_dir)  # started but never saved an epoch: nothing to keep
-                print(f"[matrix] {run_dir.name}: training {model} {options}", flush=True)
+                print(f"[matrix] {run_dir.name}: training {model} recipe={recipe} args={options}", flush=True)
                 train(TrainOptions(data=args.data, model=model, epochs=args.epochs, imgsz=args.imgsz,
                                    batch=args.batch, out=str(run_dir), seed=seed, device=args.device,
-                                   overrides=options))
-            stamp = {"label": label, "model": model, "options": options, "seed": seed, "seconds": time.time() - t0}
+                                   recipe=Recipe(**recipe), overrides=options))
+            stamp = {"label": label, "model": model, "recipe": recipe, "options": options, "seed": seed,
+                     "seconds": time.time() - t0}
             (run_dir / "matrix.json").write_text(json.dumps(stamp, indent=1))
             print(f"[matrix] {run_dir.name}: {time.time() - t0:.0f} s", flush=True)
 
