@@ -153,15 +153,16 @@ def image_indices(values: list, gt: GroundTruth, path: Path, what: str = "predic
     return index
 
 
-def category_indices(values: np.ndarray, gt: GroundTruth, path: Path, what: str = "prediction") -> np.ndarray:
-    """Category index of each category id, or a DataError that hints at an off-by-one numbering."""
+def category_indices(values: np.ndarray, gt: GroundTruth, path: Path, what: str = "prediction", offset: int = 0) -> np.ndarray:
+    """Category index of each category id (already shifted by `offset`), or a DataError that hints at an
+    off-by-one numbering."""
     index, known = lookup(gt.category_ids, values)
     if not known.all():
         bad = np.flatnonzero(~known)
         hint = ""
         for shift in (-1, 1):
             if lookup(gt.category_ids, values + shift)[1].all():
-                hint = (f"; all ids would match with --category-offset {shift} (ultralytics numbers categories from 1, "
+                hint = (f"; all ids would match with --category-offset {offset + shift} (ultralytics numbers categories from 1, "
                         "YOLO classes from 0)")
         raise DataError(
             f"{what} {bad[0]} has category_id {int(values[bad[0]])}, which is not a ground-truth category "
@@ -189,5 +190,5 @@ def load_coco_predictions(path: str | Path, gt: GroundTruth, category_offset: in
     if (cats != np.round(cats)).any():
         raise DataError(f"prediction {int(np.flatnonzero(cats != np.round(cats))[0])} has a non-integer category_id", path)
     image = image_indices(_column(data, "image_id", path, what), gt, path)
-    category = category_indices(cats.astype(np.int64) + int(category_offset), gt, path)
+    category = category_indices(cats.astype(np.int64) + int(category_offset), gt, path, offset=int(category_offset))
     return Predictions(image, category, xywh, score, str(path))

@@ -79,6 +79,16 @@ def _decide(pd, pg, pv, thresholds, taken, gt_crowd, gt_ignore_t, det_state, gt_
     gt_det[a, t, gts] = dets
 
 
+def _decide_single(d, g, v, thresholds, gt_ignore_t, det_state, gt_det) -> None:
+    """Decide predictions that have exactly one candidate, wanted by no other prediction: matched wherever
+    value >= t, as ignored where that ground truth is ignored."""
+    ok = v[None, :] >= thresholds[:, None]  # [T, S]
+    ignored = gt_ignore_t[g].T[:, None, :]  # [A, 1, S]
+    det_state[:, :, d] = np.where(ok[None], np.where(ignored, MATCHED_IGNORED, MATCHED), UNMATCHED)
+    t, s = np.nonzero(ok)
+    gt_det[:, t, g[s]] = d[s]
+
+
 def greedy_match(
     pair_det: np.ndarray,
     pair_gt: np.ndarray,
@@ -112,12 +122,18 @@ def greedy_match(
     if len(pair_det) == 0:
         return Matches(det_state, gt_det)
     steps = processing_steps(pair_det, pair_gt, gt_crowd, det_group)
+    gt_ignore_t = np.ascontiguousarray(gt_ignore.T)
+    # Fast path for the common case: a prediction with one candidate that no other prediction wants.
+    n_pairs = np.bincount(pair_det, minlength=n_det)
+    single = (steps[pair_det] == 0) & (n_pairs[pair_det] == 1)
+    _decide_single(pair_det[single], pair_gt[single], pair_value[single], thresholds, gt_ignore_t, det_state, gt_det)
+    rest = ~single
+    pair_det, pair_gt, pair_value = pair_det[rest], pair_gt[rest], pair_value[rest]
     order = np.argsort(steps[pair_det], kind="stable")
     pair_det, pair_gt, pair_value = pair_det[order], pair_gt[order], pair_value[order]
     pair_step = steps[pair_det]
     step_bounds = np.flatnonzero(np.diff(pair_step)) + 1
     taken = np.zeros((n_gt, n_a, n_t), bool)
-    gt_ignore_t = np.ascontiguousarray(gt_ignore.T)
     for lo, hi in zip(np.r_[0, step_bounds], np.r_[step_bounds, len(pair_det)]):
         # Within a step predictions are independent: split it into batches at prediction boundaries.
         while lo < hi:
