@@ -73,7 +73,8 @@ def random_case(seed: int, max_images: int = 10, max_cats: int = 4, crowd_rate: 
     return gt, [preds[i] for i in order]
 
 
-def pycocotools_stats(gt: dict, preds: list, area_rng=None, area_lbl=None, max_dets=None, compute_iou=None) -> tuple[np.ndarray, object]:
+def pycocotools_stats(gt: dict, preds: list, area_rng=None, area_lbl=None, max_dets=None, compute_iou=None,
+                      iou_thresholds=None) -> tuple[np.ndarray, object]:
     """pycocotools' 12 stats (and the COCOeval object) for a ground-truth dict and a results list."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -88,9 +89,12 @@ def pycocotools_stats(gt: dict, preds: list, area_rng=None, area_lbl=None, max_d
             ev.params.areaRng, ev.params.areaRngLbl = area_rng, area_lbl
         if max_dets is not None:
             ev.params.maxDets = max_dets
+        if iou_thresholds is not None:
+            ev.params.iouThrs = np.asarray(iou_thresholds, np.float64)
         if compute_iou is not None:
             ev.computeIoU = compute_iou.__get__(ev)
         ev.evaluate()
         ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats), ev
+        if area_rng is None and max_dets is None and iou_thresholds is None:
+            ev.summarize()
+    return np.array(getattr(ev, "stats", [])), ev
