@@ -161,3 +161,14 @@ def test_equal_iou_goes_to_the_later_ground_truth(tmp_path):
     got = np.array(astuple(ours(tmp_path, gt, preds, blocks=("coco",)).coco))
     np.testing.assert_allclose(got, expected, atol=TOL, rtol=0)
     assert expected[0] < 0.45  # 0.40; giving the tie to the first object would make it 0.70
+
+
+def test_annotation_id_zero_is_an_ordinary_object(tmp_path):
+    """The one intended difference: pycocotools stores matches as annotation ids and reads id 0 as 'unmatched',
+    so a prediction matching an object whose id is 0 counts as a false positive there. tinydet ignores ids."""
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+          "annotations": [{"id": i, "image_id": 1, "category_id": 1, "bbox": [50 * i, 0, 10, 10], "area": 100,
+                           "iscrowd": 0} for i in (0, 1)]}
+    preds = [{"image_id": 1, "category_id": 1, "bbox": [50 * i, 0, 10, 10], "score": 0.9 - 0.1 * i} for i in (0, 1)]
+    assert pycocotools_stats(gt, preds)[0][0] < 0.3
+    assert ours(tmp_path, gt, preds, blocks=("coco",)).coco.AP == 1.0

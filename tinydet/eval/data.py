@@ -25,7 +25,27 @@ from tinydet.errors import TinydetError
 
 
 @dataclass
-class GroundTruth:
+class _BoxColumns:
+    """Columns every box table has: image, category (int64 [N] indices) and xywh (float64 [N, 4] px)."""
+
+    image: np.ndarray
+    category: np.ndarray
+    xywh: np.ndarray
+
+    def _coerce(self, **extra) -> None:
+        """Coerce the box columns and `extra` ones (name=dtype, [N]) in place; check they all have N rows."""
+        self.xywh = np.asarray(self.xywh, np.float64).reshape(-1, 4)
+        for name, dtype in {"image": np.int64, "category": np.int64, **extra}.items():
+            setattr(self, name, np.asarray(getattr(self, name), dtype).reshape(-1))
+            if len(getattr(self, name)) != len(self.xywh):
+                raise ValueError(f"{type(self).__name__}.{name} has {len(getattr(self, name))} rows, xywh {len(self.xywh)}")
+
+    def __len__(self) -> int:
+        return len(self.xywh)
+
+
+@dataclass
+class GroundTruth(_BoxColumns):
     """All ground-truth boxes of a split.
 
     Attributes:
@@ -43,9 +63,6 @@ class GroundTruth:
     image_sizes: np.ndarray
     category_ids: np.ndarray
     category_names: list[str]
-    image: np.ndarray
-    category: np.ndarray
-    xywh: np.ndarray
     area: np.ndarray
     crowd: np.ndarray
     source: str = "ground truth"
@@ -53,14 +70,7 @@ class GroundTruth:
     def __post_init__(self) -> None:
         self.image_sizes = np.asarray(self.image_sizes, np.int64).reshape(-1, 2)
         self.category_ids = np.asarray(self.category_ids, np.int64).reshape(-1)
-        self.image = np.asarray(self.image, np.int64).reshape(-1)
-        self.category = np.asarray(self.category, np.int64).reshape(-1)
-        self.xywh = np.asarray(self.xywh, np.float64).reshape(-1, 4)
-        self.area = np.asarray(self.area, np.float64).reshape(-1)
-        self.crowd = np.asarray(self.crowd, bool).reshape(-1)
-        n = len(self.xywh)
-        if not (len(self.image) == len(self.category) == len(self.area) == len(self.crowd) == n):
-            raise ValueError("GroundTruth columns must all have one row per box")
+        self._coerce(area=np.float64, crowd=bool)
         if len(self.image_files) != len(self.image_ids) or len(self.image_sizes) != len(self.image_ids):
             raise ValueError("GroundTruth image columns must all have one row per image")
         if len(self.category_names) != len(self.category_ids):
@@ -74,33 +84,19 @@ class GroundTruth:
     def n_categories(self) -> int:
         return len(self.category_ids)
 
-    def __len__(self) -> int:
-        return len(self.xywh)
-
 
 @dataclass
-class Predictions:
+class Predictions(_BoxColumns):
     """All predicted boxes: image, category (indices into the GroundTruth's lists), xywh float64 px, score.
 
     Row order is the file order, which breaks ties between equal scores within an image (as in pycocotools).
     """
 
-    image: np.ndarray
-    category: np.ndarray
-    xywh: np.ndarray
     score: np.ndarray
     source: str = "predictions"
 
     def __post_init__(self) -> None:
-        self.image = np.asarray(self.image, np.int64).reshape(-1)
-        self.category = np.asarray(self.category, np.int64).reshape(-1)
-        self.xywh = np.asarray(self.xywh, np.float64).reshape(-1, 4)
-        self.score = np.asarray(self.score, np.float64).reshape(-1)
-        if not (len(self.image) == len(self.category) == len(self.score) == len(self.xywh)):
-            raise ValueError("Predictions columns must all have one row per box")
-
-    def __len__(self) -> int:
-        return len(self.xywh)
+        self._coerce(score=np.float64)
 
     @classmethod
     def empty(cls, source: str = "predictions") -> Predictions:

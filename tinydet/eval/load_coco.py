@@ -51,24 +51,41 @@ def _column(entries: list, key: str, path: Path, what: str, default=None):
 def _boxes(entries: list, path: Path, what: str) -> np.ndarray:
     bboxes = _column(entries, "bbox", path, what)
     try:
-        xywh = np.array(bboxes, dtype=np.float64).reshape(len(bboxes), 4)
+        xywh = np.array(bboxes, dtype=np.float64)
+        ok = xywh.shape == (len(bboxes), 4) or (not bboxes and xywh.size == 0)
     except (ValueError, TypeError):
+        ok = False
+    if not ok:
         for i, b in enumerate(bboxes):
-            if not (isinstance(b, (list, tuple)) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b)):
+            if not (isinstance(b, (list, tuple)) and len(b) == 4
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)):
                 raise DataError(f"{what} {i} has bbox {b!r}; expected [x, y, width, height]", path) from None
-        raise
+        raise DataError(f"every {what} needs a bbox [x, y, width, height]", path)
+    xywh = xywh.reshape(-1, 4)
     check_boxes(xywh, what, str(path))
     return xywh
+
+
+def _numbers(values: list, path: Path, what: str, allow_bool: bool = False) -> np.ndarray:
+    """float64 array of `values` (numbers only: JSON strings are refused even when they look like numbers), or a
+    DataError saying which field must be numbers."""
+    try:
+        arr = np.array(values) if len(values) else np.zeros(0)
+    except ValueError:  # ragged
+        raise DataError(f"{what} must be numbers", path) from None
+    if arr.dtype.kind in "iuf" or (allow_bool and arr.dtype.kind == "b"):
+        return arr.astype(np.float64)
+    raise DataError(f"{what} must be numbers", path)
 
 
 def _ids(values: list, path: Path, what: str) -> np.ndarray:
     """Ids as an int64 array, or a str array when they are all strings."""
     arr = np.array(values) if values else np.zeros(0, np.int64)
-    if arr.dtype.kind in "iu" or (arr.dtype.kind == "b" and not len(arr)):
+    if arr.ndim == 1 and arr.dtype.kind in "iu" and not any(isinstance(v, bool) for v in values):
         return arr.astype(np.int64)
-    if arr.dtype.kind == "U" and all(isinstance(v, str) for v in values):
+    if arr.ndim == 1 and arr.dtype.kind == "U" and all(isinstance(v, str) for v in values):
         return arr
-    bad = next((v for v in values if not isinstance(v, int) or isinstance(v, bool)), values[0])
+    bad = next((v for v in values if not isinstance(v, (int, str)) or isinstance(v, bool)), values[0])
     raise DataError(f"{what} ids must be all integers or all strings, found {bad!r}", path)
 
 
@@ -96,7 +113,8 @@ def load_coco_ground_truth(path: str | Path) -> GroundTruth:
     order = [by_image[v] for v in unique_images.tolist()]
     names_by_id = {int(c["id"]): str(c.get("name", c["id"])) for c in categories}
     files = [str(images[i].get("file_name", "")) for i in order]
-    sizes = [[int(images[i].get("width", 0) or 0), int(images[i].get("height", 0) or 0)] for i in order]
+    sizes = _numbers([[images[i].get("width") or 0, images[i].get("height") or 0] for i in order], path,
+                     "image 'width' and 'height'").astype(np.int64)
 
     what = "annotation"
     xywh = _boxes(annotations, path, what)
@@ -110,9 +128,13 @@ def load_coco_ground_truth(path: str | Path) -> GroundTruth:
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise DataError(f"annotation {i} has category_id {ann_cats[i].item()!r}, which is not in 'categories'", path)
-    area = np.array([np.nan if a is None else a for a in _column(annotations, "area", path, what, default=np.nan)], np.float64)
+    area = _numbers([np.nan if a is None else a for a in _column(annotations, "area", path, what, default=np.nan)],
+                    path, "annotation 'area'")
     area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area) if len(area) else np.zeros(0)
-    crowd = np.array(_column(annotations, "iscrowd", path, what, default=0), dtype=bool) if annotations else np.zeros(0, bool)
+    crowd = _numbers(_column(annotations, "iscrowd", path, what, default=0), path, "annotation 'iscrowd'", True)
+    if not np.isin(crowd, (0, 1)).all():
+        raise DataError(f"annotation {int(np.flatnonzero(~np.isin(crowd, (0, 1)))[0])} has an iscrowd other than 0 or 1", path)
+    crowd = crowd.astype(bool)
     return GroundTruth(
         image_ids=unique_images.tolist(),
         image_files=files,
@@ -180,11 +202,8 @@ def load_coco_predictions(path: str | Path, gt: GroundTruth, category_offset: in
         return Predictions.empty(str(path))
     what = "prediction"
     xywh = _boxes(data, path, what)
-    try:
-        score = np.array(_column(data, "score", path, what), np.float64)
-        cats = np.array(_column(data, "category_id", path, what), np.float64)
-    except (TypeError, ValueError):
-        raise DataError("'score' and 'category_id' must be numbers", path) from None
+    score = _numbers(_column(data, "score", path, what), path, "prediction 'score'")
+    cats = _numbers(_column(data, "category_id", path, what), path, "prediction 'category_id'")
     if not np.isfinite(score).all():
         raise DataError(f"prediction {int(np.flatnonzero(~np.isfinite(score))[0])} has a score that is not a finite number", path)
     if (cats != np.round(cats)).any():
