@@ -15,7 +15,6 @@ import pytest
 from runfixtures import make_run
 from tinydet.cli import main
 from tinydet.errors import TinydetError
-from tinydet.eval.report import build_report
 from tinydet.eval.runs import CACHE_DIR, METRICS_FILE, PREDICTIONS_FILE, evaluate_run
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"),
