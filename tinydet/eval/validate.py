@@ -1,34 +1,114 @@
-"""Validation of a checkpoint on a dataset split (ultralytics' validator; tinydet's metrics are added by the
-evaluation module)."""
+"""Validation of a checkpoint on a dataset split: predict every image, then evaluate with tinydet's metrics.
+
+    validate(model, data, ValOptions(...)) -> EvalResult
+    validate(None, data, options, predictor=my_predictor)     any callable image path -> Detections
+
+Whole images go through `tinydet.infer.full.predict_images`; sliced prediction plugs in as a predictor built by
+`sliced_predictor` (from tinydet.infer.sliced). Class index c of the model is category c of the dataset.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinydet.detections import Detections
+from tinydet.errors import TinydetError
+from tinydet.eval.params import EvalOptions
+from tinydet.eval.result import EvalResult
+
+Predictor = Callable[[Path], Detections]
 
 
 @dataclass(frozen=True)
 class ValOptions:
+    """split: dataset split; imgsz, conf, iou, max_det, device: full-image prediction settings (a low `conf` and
+    ultralytics' validation cap of 300 boxes per image, as for mAP); eval: what to compute."""
+
     split: str = "val"
     imgsz: int = 640
-    batch: int = 16
     conf: float = 0.001
     iou: float = 0.7
+    max_det: int = 300
     device: str | None = None
+    eval: EvalOptions = field(default_factory=EvalOptions)
 
 
-def validate(model: str, data: str, options: ValOptions = ValOptions()) -> dict[str, float]:
-    """mAP50 and mAP50-95 of `model` on a split of `data` (a data.yaml)."""
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.infer.full import load_model
+@dataclass
+class SplitPredictions:
+    """One split's labels and one `Detections` per image (same order), ready for `evaluate_detections`."""
 
-    import tempfile
+    images: list
+    names: list[str]
+    detections: list[Detections]
 
-    cfg = load_data_yaml(data, required_splits=(options.split,))
-    yolo = load_model(model)
-    with tempfile.TemporaryDirectory(prefix="tinydet-val-") as scratch:  # ultralytics insists on a save folder
-        kwargs = dict(data=str(cfg.yaml_path), split=options.split, imgsz=options.imgsz, batch=options.batch,
-                      conf=options.conf, iou=options.iou, plots=False, verbose=False, project=scratch, name="val")
-        if options.device is not None:
-            kwargs["device"] = options.device
-        box = yolo.val(**kwargs).box
-    return {"mAP50": float(box.map50), "mAP50-95": float(box.map)}
+
+def full_image_predictor(model, options: ValOptions) -> Predictor:
+    """A predictor running a checkpoint (path, or an already loaded ultralytics YOLO) on whole images."""
+    from tinydet.infer.full import FullImageOptions, load_model, predict_images
+
+    yolo = load_model(model) if isinstance(model, (str, Path)) else model
+    settings = FullImageOptions(imgsz=options.imgsz, conf=options.conf, iou=options.iou, max_det=options.max_det,
+                                device=options.device)
+
+    def predict(image: Path) -> Detections:
+        ((_, dets),) = predict_images(yolo, [image], settings)
+        return dets
+
+    return predict
+
+
+def sliced_predictor(model: str | Path, slice_wh: tuple[int, int], overlap: float, merge: str | None,
+                     options: ValOptions) -> Predictor:
+    """A predictor that slices each image into `slice_wh` tiles (tinydet.infer.sliced)."""
+    try:
+        from tinydet.infer.sliced import SliceOptions, SlicedPredictor
+    except ModuleNotFoundError as e:
+        if e.name in ("tinydet.infer.sliced", "tinydet.infer"):
+            raise TinydetError("sliced validation needs tinydet.infer.sliced (sliced inference), which this "
+                               "installation does not have; validate whole images (drop --slice)") from None
+        raise
+    kwargs = dict(slice_width=slice_wh[0], slice_height=slice_wh[1], overlap=overlap, imgsz=options.imgsz,
+                  conf=options.conf, iou=options.iou, max_det=options.max_det, device=options.device)
+    if merge is not None:
+        kwargs["merge"] = merge
+    try:
+        slice_options = SliceOptions(**kwargs)
+    except TypeError as e:
+        raise TinydetError(f"tinydet.infer.sliced.SliceOptions does not take the options val passes ({e})") from None
+    return SlicedPredictor(model, slice_options)
+
+
+def predict_split(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),
+                  predictor: Predictor | None = None, progress: bool = False) -> SplitPredictions:
+    """Read a split of a YOLO dataset and predict each of its images (with `predictor`, or the checkpoint)."""
+    from tinydet.data.formats.yolo import read_yolo
+
+    dataset = read_yolo(data, splits=(options.split,))
+    images = dataset.splits[options.split]
+    if predictor is None:
+        if model is None:
+            raise TinydetError("validate needs a checkpoint or a predictor")
+        predictor = full_image_predictor(model, options)
+    paths: Sequence = [im.file for im in images]
+    if progress:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc=f"val ({options.split})", unit="img")
+    detections = []
+    for path in paths:
+        dets = predictor(Path(path))
+        if not isinstance(dets, Detections):
+            raise TinydetError(f"the predictor returned {type(dets).__name__} for {path}, expected Detections")
+        detections.append(dets)
+    return SplitPredictions(images, list(dataset.names), detections)
+
+
+def validate(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),
+             predictor: Predictor | None = None, progress: bool = False) -> EvalResult:
+    """Predict a split of `data` (a data.yaml) and evaluate: COCO, AI-TOD and centre blocks (options.eval)."""
+    from tinydet.eval.evaluator import evaluate_detections
+
+    split = predict_split(model, data, options, predictor, progress)
+    return evaluate_detections(split.images, split.detections, options.eval, split.names)

@@ -1,0 +1,37 @@
+"""`tinydet compare`: a markdown table of training runs."""
+
+from __future__ import annotations
+
+
+def register(sub, formatter) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="markdown table of training runs (model, mAP50, mAP50-95, AP small, params, GFLOPs)",
+        description="Evaluate each run's weights/best.pt on its val split (or reuse RUN_DIR/tinydet_eval/) and print\n"
+        "a markdown table: model, mAP50, mAP50-95, AP small (COCO), AP very tiny and tiny (AI-TOD), params, GFLOPs.",
+        formatter_class=formatter,
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="training run folders (ultralytics layout)")
+    p.add_argument("--split", default="val", help="dataset split to evaluate on")
+    p.add_argument("--refresh", action="store_true", help="ignore cached evaluations and predict again")
+    p.add_argument("--out", default=None, help="also write the table to this file")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from tinydet.eval.compare import markdown_table
+    from tinydet.eval.params import EvalOptions
+    from tinydet.eval.runs import evaluate_run
+
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  (stdout is the table)
+    evals = [evaluate_run(r, args.split, args.refresh, EvalOptions(blocks=("coco", "aitod")), log) for r in args.runs]
+    table = markdown_table(evals)
+    print(table)
+    if args.out:
+        from tinydet.infer.outputs import write_atomic
+
+        write_atomic(Path(args.out), table + "\n")
+    return 0

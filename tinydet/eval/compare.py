@@ -1,0 +1,31 @@
+"""A markdown table of runs in the style of the seed-002 README: model, mAP50, mAP50-95, AP small, params,
+GFLOPs, with tinydet's own (pycocotools-exact) metrics on each run's val split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tinydet.eval.runs import RunEvaluation
+
+
+def _cell(value, fmt: str) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and value < 0) else format(value, fmt)
+
+
+def markdown_table(evals: Sequence[RunEvaluation]) -> str:
+    """| Model | mAP50 | mAP50-95 | AP small | AP very tiny | AP tiny | Params | GFLOPs | Run |, one row per run.
+
+    mAP50 and mAP50-95 are COCO AP50 and AP; AP small is COCO's (< 32 px); AP very tiny / tiny are AI-TOD's
+    (< 8 px, 8-16 px); GFLOPs at the run's training image size."""
+    head = "| Model | mAP50 | mAP50-95 | AP small | AP very tiny | AP tiny | Params | GFLOPs | Run |"
+    lines = [head, "| -------- | :-----: | :------: | :------: | :------: | :------: | :------: | :------: | -------- |"]
+    for ev in evals:
+        r = ev.result
+        coco, aitod = r.coco, r.aitod
+        lines.append(
+            f"| {ev.run.model or ev.run.name} | {_cell(coco.AP50, '.3f')} | {_cell(coco.AP, '.3f')} | "
+            f"{_cell(coco.APs, '.3f')} | {_cell(aitod.APvt if aitod else None, '.3f')} | "
+            f"{_cell(aitod.APt if aitod else None, '.3f')} | "
+            f"{'n/a' if not ev.params else f'{ev.params / 1e6:.3f}M'} | {_cell(ev.gflops, '.1f')} | {ev.run.name} |"
+        )
+    return "\n".join(lines)
