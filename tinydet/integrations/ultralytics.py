@@ -474,6 +474,10 @@ def find_recipe(callbacks: dict):
     return None
 
 
+# tinydet metrics written to results.csv every epoch (all of small_object_metrics' keys work for --fitness).
+EPOCH_METRICS = ("AP", "AP50", "APs", "APm", "APvt", "APt", "AP_center", "AP50_center")
+
+
 class _SmallObjectMetricsMixin:
     """Validator add-on: keeps each image's predictions in original pixels, evaluates them with tinydet's
     evaluator (COCO, AI-TOD buckets, centre distance) and adds those metrics to ultralytics' (so they land in
@@ -484,6 +488,7 @@ class _SmallObjectMetricsMixin:
     def init_metrics(self, model):
         super().init_metrics(model)
         self._tinydet_predictions = {}
+        self._tinydet_shapes = {}  # im_file -> (h, w) of the original image (rect mode drops it from labels)
 
     def update_metrics(self, preds, batch):
         super().update_metrics(preds, batch)
@@ -491,11 +496,31 @@ class _SmallObjectMetricsMixin:
 
         for si, pred in enumerate(preds):
             pbatch = self._prepare_batch(si, batch)
+            self._tinydet_shapes[pbatch["im_file"]] = tuple(int(v) for v in pbatch["ori_shape"])
             scaled = self.scale_preds(pred, pbatch)
             self._tinydet_predictions[pbatch["im_file"]] = Detections(
                 scaled["bboxes"].detach().cpu().numpy(), scaled["conf"].detach().cpu().numpy(),
                 scaled["cls"].detach().cpu().numpy(),
             )
+
+    def gather_stats(self):
+        """Under DDP every rank validates part of the images: collect tinydet's per-image records on rank 0."""
+        super().gather_stats()
+        rank = _ul_utils.RANK
+        if rank < 0:
+            return
+        import torch.distributed as dist
+
+        mine = (self._tinydet_predictions, self._tinydet_shapes)
+        if rank == 0:
+            gathered = [None] * dist.get_world_size()
+            dist.gather_object(mine, gathered, dst=0)
+            for predictions, shapes in gathered:
+                self._tinydet_predictions.update(predictions)
+                self._tinydet_shapes.update(shapes)
+        else:
+            dist.gather_object(mine, None, dst=0)
+            self._tinydet_predictions, self._tinydet_shapes = {}, {}
 
     def _ground_truth(self):
         """The val labels as tinydet ImageLabels (pixels), from the dataset ultralytics validated on."""
@@ -505,7 +530,9 @@ class _SmallObjectMetricsMixin:
 
         images = []
         for label in self.dataloader.dataset.labels:
-            h, w = label["shape"]
+            if label["im_file"] not in self._tinydet_shapes:
+                raise UltralyticsAssumptionError(f"the validator never saw {label['im_file']}")
+            h, w = self._tinydet_shapes[label["im_file"]]
             xywh = np.asarray(label["bboxes"], np.float64).reshape(-1, 4) * [w, h, w, h]
             xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
             images.append(ImageLabels(Path(label["im_file"]), w, h, xyxy, np.asarray(label["cls"]).reshape(-1)))
@@ -514,12 +541,12 @@ class _SmallObjectMetricsMixin:
     def get_stats(self):
         stats = super().get_stats()
         from tinydet.detections import Detections
-        from tinydet.eval.api import evaluate_detections, small_object_metrics
+        from tinydet.eval import evaluate_detections, small_object_metrics
 
         images = self._ground_truth()
         detections = [self._tinydet_predictions.get(str(im.file), Detections.empty()) for im in images]
         extra = small_object_metrics(evaluate_detections(images, detections))
-        stats.update({f"metrics/{k}(T)": v for k, v in extra.items()})
+        stats.update({f"metrics/{k}(T)": extra[k] for k in EPOCH_METRICS if k in extra})
         if self.fitness_key != "ultralytics":
             if self.fitness_key not in extra:
                 raise UltralyticsAssumptionError(
