@@ -102,6 +102,7 @@ def convert_pose_checkpoint(pose_ckpt: Path, detect_model_spec: str, out: Path, 
     reference_gflops = get_flops(DetectionModel(detect_model_spec, nc=nc, verbose=False), imgsz)
     copied, total = transfer_pose_to_detect(pose, detect)
     detect.names = dict(pose.names)
+    detect.nc = nc  # as ultralytics' trainer sets it on the models it saves
     detect.args = {**(pose.args if isinstance(pose.args, dict) else vars(pose.args)), "task": "detect"}
     if check_images is None:
         generator = torch.Generator().manual_seed(0)
