@@ -51,13 +51,12 @@ def eval_stub(monkeypatch):
     stub.patch(integration)
 
 
-def subprocess_env() -> dict[str, str]:
-    """Environment for `python -m tinydet` subprocesses: this worktree first, then the evaluator stand-in."""
+@pytest.fixture
+def tinydet_command():
+    """(argv prefix, cwd, env) for `python -m tinydet` subprocesses: this worktree first on PYTHONPATH, then the
+    evaluator stand-in."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(STUB_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["TINYDET_EVAL_STUB"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-PYTHON = sys.executable
+    return [sys.executable, "-m", "tinydet"], REPO, env

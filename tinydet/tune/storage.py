@@ -10,6 +10,7 @@ RetryFailedTrialCallback).
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,13 +105,19 @@ def open_storage(options: StorageOptions, out: Path):
     engine_kwargs = {"pool_pre_ping": True}
     if url.startswith(("postgresql", "postgres")):
         engine_kwargs["connect_args"] = {"connect_timeout": 15}  # an unreachable host fails in seconds, not minutes
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=options.max_retries)
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_kwargs, heartbeat_interval=options.heartbeat_interval,
-                grace_period=options.grace_period, heartbeat_stale_trial_callback=retry,
-            )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as e:
-        raise TinydetError(f"cannot open the study storage {redact(url)}: {describe_error(e, url)}") from None
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=options.max_retries)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=engine_kwargs, heartbeat_interval=options.heartbeat_interval,
+                    grace_period=options.grace_period, heartbeat_stale_trial_callback=retry,
+                )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as e:
+            # Workers starting together race to create optuna's tables; the loser sees them once they exist.
+            if attempt == 2:
+                raise TinydetError(f"cannot set up the study storage {redact(url)}: {describe_error(e, url)}") from None
+            time.sleep(1.0 + attempt)
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as e:
+            raise TinydetError(f"cannot open the study storage {redact(url)}: {describe_error(e, url)}") from None
