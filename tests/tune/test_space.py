@@ -98,3 +98,14 @@ def test_inert_knobs_are_reported():
     assert len(warnings) == 2 and "mosaic" in warnings[0] and "lr0" in warnings[1]
     assert inert_parameters(space, epochs=11, fixed={"optimizer": "SGD"}) == []
     assert inert_parameters(space, epochs=5, fixed={"optimizer": "SGD", "close_mosaic": 0}) == []
+
+
+def test_the_example_in_the_docs_is_a_valid_space(tmp_path):
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "scaling.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", docs, re.S).group(1)
+    (tmp_path / "space.yaml").write_text(example)
+    space = load_space(tmp_path / "space.yaml")
+    assert {"imgsz", "box_loss", "copy_paste_max"} <= set(space.names)
