@@ -13,7 +13,8 @@ from optuna.trial import TrialState, create_trial
 from tinydet.train.recipe import Recipe, load_recipe_file
 from tinydet.tune.report import write_atomic, write_reports
 from tinydet.tune.space import parse_space
-from tinydet.tune.trial import TrialPlan, trial_setup
+from tinydet.train.api import TrainOptions
+from tinydet.tune.trial import trial_setup
 
 SPACE = parse_space({"parameters": {
     "imgsz": {"type": "categorical", "choices": [1.0, 1.5], "relative": True},
@@ -22,7 +23,7 @@ SPACE = parse_space({"parameters": {
 }}, "test space")
 DISTRIBUTIONS = {"imgsz": CategoricalDistribution([1.0, 1.5]), "box": FloatDistribution(1.0, 10.0),
                  "box_loss": CategoricalDistribution(["ciou", "nwd-ciou"])}
-PLAN = TrialPlan(data="unused.yaml", model="yolov8n", epochs=2, imgsz=64, batch=8,
+PLAN = TrainOptions(data="unused.yaml", model="yolov8n", epochs=2, imgsz=64, batch=8,
                  recipe=Recipe(cls_loss="focal", ultralytics={"cos_lr": True}), overrides={"optimizer": "SGD"})
 
 

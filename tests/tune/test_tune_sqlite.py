@@ -14,7 +14,8 @@ from tinydet.cli import build_parser
 from tinydet.cli.train import recipe_from_args
 from tinydet.train import api as train_api
 from tinydet.train.recipe import load_recipe_file
-from tinydet.tune import PrunerOptions, SearchOptions, TrialPlan, TuneOptions, load_space, trial_setup, tune
+from tinydet.train.api import TrainOptions
+from tinydet.tune import PrunerOptions, SearchOptions, TuneOptions, load_space, trial_setup, tune
 
 
 class InterruptSecondRun:
@@ -37,7 +38,7 @@ class InterruptSecondRun:
 def test_sqlite_study_survives_an_interruption_and_hands_its_best_trial_to_train(
         tune_data, tiny_space, tmp_path, eval_stub):
     out = tmp_path / "tune"
-    plan = TrialPlan(data=str(tune_data), epochs=1, imgsz=64, batch=8, workers=0,
+    plan = TrainOptions(data=str(tune_data), epochs=1, imgsz=64, batch=8, workers=0,
                      overrides={"optimizer": "SGD", "plots": False})
     options = TuneOptions(plan=plan, out=str(out), pruner=PrunerOptions(kind="none"),
                           search=SearchOptions(trials=2, metric="mAP50-95", space=str(tiny_space), seed=3))

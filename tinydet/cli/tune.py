@@ -20,7 +20,8 @@ def register(sub, formatter) -> None:
     )
     p.add_argument("--data", required=True, help="data.yaml of a YOLO dataset (or its folder)")
     p.add_argument("--model", default="yolov8n", help="zoo name, model YAML or .pt checkpoint")
-    p.add_argument("--trials", type=int, default=20, help="finished (completed or pruned) trials the study should reach, over all workers")
+    p.add_argument("--trials", type=int, default=20,
+                   help="finished (completed or pruned) trials the study should reach, over all workers")
     p.add_argument("--metric", default="APs", help="objective, maximised: a tinydet metric (APs, APvt, APt, AP50, ...) or "
                    "ultralytics' mAP50 / mAP50-95")
     p.add_argument("--space", default=None, help="search space YAML (default: tinydet/tune/default_space.yaml)")
@@ -53,9 +54,10 @@ def register(sub, formatter) -> None:
 
 def options_from_args(args):
     from tinydet.train.recipe import Recipe, load_recipe_file
-    from tinydet.tune import PrunerOptions, SearchOptions, StorageOptions, TrialPlan, TuneOptions
+    from tinydet.train.api import TrainOptions
+    from tinydet.tune import PrunerOptions, SearchOptions, StorageOptions, TuneOptions
 
-    plan = TrialPlan(
+    plan = TrainOptions(
         data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
         device=args.device, workers=args.workers,
         recipe=load_recipe_file(args.recipe_file) if args.recipe_file else Recipe(),
@@ -94,7 +96,8 @@ def run(args) -> int:
     if result.best_number is None:
         print("no trial has completed yet, so there is no best recipe")
     else:
-        print(f"best: trial {result.best_number}, {options.search.metric} = {result.best_value:.4g}, {result.best_params}")
+        print(f"best: trial {result.best_number}, {options.search.metric} = {result.best_value:.4g}, "
+              f"{result.best_params}")
         print(f"best recipe: {result.files.best_recipe}")
     print(f"trials: {result.files.trials_md}, {result.files.trials_csv}")
     return 0

@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tinydet.errors import TinydetError
+from tinydet.train.api import TrainOptions
 from tinydet.tune.metrics import DEFAULT_METRIC, resolve_metric
 from tinydet.tune.pruning import PrunerOptions, make_pruner
 from tinydet.tune.report import ReportFiles, write_reports
 from tinydet.tune.space import inert_parameters, load_space
-from tinydet.tune.storage import StorageOptions, describe_error, open_storage, redact, storage_url, with_driver
+from tinydet.tune.storage import (
+    StorageOptions, describe_error, open_storage, redact, storage_url, with_driver,
+)
 from tinydet.tune.study import Progress, WorkerOptions, check_record, open_study, progress, run_worker
-from tinydet.tune.trial import Objective, TrialPlan
+from tinydet.tune.trial import Objective
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,10 @@ class SearchOptions:
 
 @dataclass(frozen=True)
 class TuneOptions:
-    plan: TrialPlan
+    """plan: what every trial trains (data, model, epochs, imgsz, batch, seed, device, base recipe, fixed
+    ultralytics arguments); each trial trains a copy with its own settings into OUT/trials/<number>/."""
+
+    plan: TrainOptions
     out: str = "runs/tune"
     search: SearchOptions = field(default_factory=SearchOptions)
     storage: StorageOptions = field(default_factory=StorageOptions)
@@ -66,11 +72,10 @@ def _record(options: TuneOptions, space, metric) -> dict[str, Any]:
     }
 
 
-def _check_plan(plan: TrialPlan) -> None:
+def _check_plan(plan: TrainOptions) -> None:
     from tinydet.data.datayaml import load_data_yaml
-    from tinydet.train.api import TrainOptions, check_override_keys
+    from tinydet.train.api import check_override_keys
 
-    TrainOptions(data=plan.data, epochs=plan.epochs, imgsz=plan.imgsz, batch=plan.batch)  # range checks
     check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
     load_data_yaml(plan.data)
 
@@ -85,7 +90,8 @@ def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult
     metric = resolve_metric(options.search.metric)
     space = load_space(options.search.space)
     _check_plan(options.plan)
-    for warning in inert_parameters(space, options.plan.epochs, {**options.plan.recipe.ultralytics, **options.plan.overrides}):
+    fixed = {**options.plan.recipe.ultralytics, **options.plan.overrides}
+    for warning in inert_parameters(space, options.plan.epochs, fixed):
         log(f"warning: {warning}")
     out = Path(options.out).expanduser().resolve()
     url = with_driver(storage_url(options.storage.url, out))

@@ -76,7 +76,7 @@ def resolve_metric(name: str) -> Metric:
     if text in TINYDET_METRICS:
         return Metric(text, f"metrics/{text}(T)")
     known = (*TINYDET_METRICS, *ULTRALYTICS_METRICS)
-    close = difflib.get_close_matches(text, known, n=3)
+    close = [k for k in known if k.lower() == text.lower()] or difflib.get_close_matches(text, known, n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise TinydetError(
         f"unknown --metric '{text}'{hint}; use a tinydet metric ({', '.join(TINYDET_METRICS[:6])}, APvt, APt, ...), "

@@ -33,7 +33,8 @@ def make_pruner(options: PrunerOptions):
     if options.kind == "none":
         return optuna.pruners.NopPruner()
     # Steps are epochs counted from 1 and optuna prunes from step == n_warmup_steps: warmup N spares epochs 1..N.
-    return optuna.pruners.MedianPruner(n_startup_trials=options.startup_trials, n_warmup_steps=options.warmup_epochs + 1)
+    return optuna.pruners.MedianPruner(n_startup_trials=options.startup_trials,
+                                       n_warmup_steps=options.warmup_epochs + 1)
 
 
 class EpochReporter:
@@ -82,4 +83,5 @@ class EpochReporter:
 
     def prune_message(self) -> str:
         value = self.values[self.pruned_at]
-        return f"pruned after epoch {self.pruned_at}: {self.metric.name} {value:.4g} is below the median of earlier trials"
+        name = self.metric.name
+        return f"pruned after epoch {self.pruned_at}: {name} {value:.4g} is below the median of earlier trials"

@@ -1,22 +1,23 @@
 """What a study leaves in OUT: trials.md and trials.csv (one row per trial) and best_recipe.yaml (the best
 trial as a recipe for `tinydet train --recipe-file`). Every file is written atomically (temporary file in the
-same folder, then rename), so a reader, or a second worker writing the same file, never sees half a file."""
+same folder, then rename: tinydet.infer.outputs.write_atomic), so a reader, or a second worker writing the same
+file, never sees half a file."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
 
+from tinydet.infer.outputs import write_atomic
+from tinydet.train.api import TrainOptions
 from tinydet.tune.space import SearchSpace
-from tinydet.tune.trial import TrialPlan, trial_setup
+from tinydet.tune.trial import trial_setup
 
 TRIALS_MD, TRIALS_CSV, BEST_RECIPE = "trials.md", "trials.csv", "best_recipe.yaml"
 _LEADING = ("number", "state", "value", "epochs", "seconds")
@@ -30,19 +31,6 @@ class ReportFiles:
     best_recipe: Path | None  # None while no trial has completed
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return "" if math.isnan(value) else float(f"{value:.6g}")
@@ -53,7 +41,9 @@ def trial_rows(trials: Sequence, param_names: Sequence[str]) -> list[dict[str, A
     """One dict per trial (optuna FrozenTrials), ordered by number; parameters as the study stores them."""
     rows = []
     for t in sorted(trials, key=lambda t: t.number):
-        seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start else None
+        seconds = None
+        if t.datetime_complete and t.datetime_start:
+            seconds = (t.datetime_complete - t.datetime_start).total_seconds()
         row = {"number": t.number, "state": t.state.name, "value": t.value,
                "epochs": t.user_attrs.get("epochs", len(t.intermediate_values) or None),
                "seconds": None if seconds is None else round(seconds, 1)}
@@ -83,7 +73,7 @@ def to_markdown(rows: Sequence[dict[str, Any]], cols: Sequence[str], title: str)
     return "\n".join(lines) + "\n"
 
 
-def best_recipe_text(plan: TrialPlan, space: SearchSpace, trial, study_name: str, metric_name: str) -> str:
+def best_recipe_text(plan: TrainOptions, space: SearchSpace, trial, study_name: str, metric_name: str) -> str:
     """The best trial as a recipe file: tinydet options at the top level, ultralytics arguments (imgsz
     included) under `ultralytics:`, with a header saying where it came from."""
     recipe = trial_setup(plan, space, trial.params).as_recipe()
@@ -96,7 +86,7 @@ def best_recipe_text(plan: TrialPlan, space: SearchSpace, trial, study_name: str
     return header + yaml.safe_dump(recipe.to_dict(), sort_keys=False)
 
 
-def write_reports(study, plan: TrialPlan, space: SearchSpace, metric_name: str, out: Path) -> ReportFiles:
+def write_reports(study, plan: TrainOptions, space: SearchSpace, metric_name: str, out: Path) -> ReportFiles:
     """(Re)write OUT/trials.md, OUT/trials.csv and, once a trial has completed, OUT/best_recipe.yaml."""
     from optuna.trial import TrialState
 

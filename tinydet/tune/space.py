@@ -103,7 +103,8 @@ class SearchSpace:
         out = Settings()
         for p in self.params:
             if p.name in values:
-                (out.recipe if p.target == "recipe" else out.ultralytics)[p.name] = p.setting(values[p.name], base_imgsz)
+                target = out.recipe if p.target == "recipe" else out.ultralytics
+                target[p.name] = p.setting(values[p.name], base_imgsz)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,7 +132,8 @@ def _target(name: str, given: Any, where: str) -> str:
         if given not in TARGETS:
             raise TinydetError(f"{where}: target must be recipe or ultralytics, got '{given}'")
         if (given == "recipe" and not recipe) or (given == "ultralytics" and not ultra):
-            raise TinydetError(f"{where}: '{name}' is not {'a tinydet recipe option' if given == 'recipe' else 'a searchable ultralytics argument'}")
+            kind = "a tinydet recipe option" if given == "recipe" else "a searchable ultralytics argument"
+            raise TinydetError(f"{where}: '{name}' is not {kind}")
         return given
     if recipe and ultra:
         raise TinydetError(f"{where}: '{name}' is both a recipe option and an ultralytics argument; set target:")
@@ -191,7 +193,8 @@ def parse_param(name: str, spec: Any, source: str) -> Param:
         raise TinydetError(f"{where}: expected a mapping such as {{type: float, low: 0.1, high: 1.0}}, got {spec!r}")
     unknown = sorted(set(spec) - _SPEC_KEYS)
     if unknown:
-        raise TinydetError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known: {', '.join(sorted(_SPEC_KEYS))}")
+        known = ", ".join(sorted(_SPEC_KEYS))
+        raise TinydetError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known: {known}")
     kind = spec.get("type")
     if kind not in KINDS:
         raise TinydetError(f"{where}: type must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -220,7 +223,9 @@ def parse_param(name: str, spec: Any, source: str) -> Param:
         if not isinstance(log, bool):
             raise TinydetError(f"{where}: log must be true or false, got {log!r}")
         if not low < high:
-            raise TinydetError(f"{where}: low must be below high, got {low} and {high} (fix a value with --set instead)")
+            raise TinydetError(
+                f"{where}: low must be below high, got {low} and {high} (fix a value with --set instead)"
+            )
         if log and low <= 0:
             raise TinydetError(f"{where}: log: true needs low > 0, got {low}")
         if log and step is not None:
@@ -265,7 +270,8 @@ def inert_parameters(space: SearchSpace, epochs: int, fixed: Mapping[str, Any]) 
     mosaic_knobs = [p.name for p in space.params if p.name in {"mosaic", "mixup", "cutmix", "copy_paste"}]
     if mosaic_knobs and 0 < close_mosaic and epochs <= close_mosaic:
         warnings.append(f"{', '.join(mosaic_knobs)} cannot act: ultralytics turns them off for the last "
-                        f"close_mosaic={close_mosaic} epochs and trials train {epochs}; train longer or --set close_mosaic=0")
+                        f"close_mosaic={close_mosaic} epochs and trials train {epochs}; "
+                        "train longer or --set close_mosaic=0")
     by_name = {p.name: p for p in space.params}
     optimizers = list(by_name["optimizer"].choices) if "optimizer" in by_name else [fixed.get("optimizer", "auto")]
     lr_knobs = [name for name in ("lr0", "momentum") if name in by_name]

@@ -60,7 +60,8 @@ def check_record(study: optuna.Study, record: dict[str, Any]) -> None:
         return
     differ = sorted(k for k in set(record) | set(stored) if record.get(k) != stored.get(k))
     if differ:
-        shown = "; ".join(f"{k}: study has {_short(stored.get(k))}, this worker {_short(record.get(k))}" for k in differ)
+        shown = "; ".join(f"{k}: study has {_short(stored.get(k))}, this worker {_short(record.get(k))}"
+                          for k in differ)
         raise TinydetError(
             f"study '{study.study_name}' was started with other settings ({shown}); every worker of a study "
             "needs the same model, epochs, imgsz, batch, metric, space and recipe; use a new --study for a new search"
@@ -116,7 +117,8 @@ def run_worker(study: optuna.Study, objective, options: WorkerOptions,
         state = progress(study)
         if state.finished >= options.target and state.running == 0:
             return finished
-        if state.finished >= options.target or (state.waiting == 0 and state.finished + state.running >= options.target):
+        enough_started = state.waiting == 0 and state.finished + state.running >= options.target
+        if state.finished >= options.target or enough_started:
             if not waiting_said:
                 log(f"{state.running} trial(s) still running in other workers; waiting for them")
                 waiting_said = True

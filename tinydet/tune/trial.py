@@ -1,14 +1,19 @@
 """One trial: the search space's values turned into a Recipe and ultralytics arguments, trained with
-`tinydet.train.api.train` into OUT/trials/<number>/, scored on the metric, pruned on the way if it lags."""
+`tinydet.train.api.train` into OUT/trials/<number>/, scored on the metric, pruned on the way if it lags.
+
+What every trial of a study shares (data, model, epochs, imgsz, batch, seed, device, the base recipe and fixed
+ultralytics arguments) is a `TrainOptions`, the plan; each trial trains a copy with its own settings and run
+folder (the plan's `out` is not used)."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from tinydet.train.api import TrainOptions
 from tinydet.train.recipe import Recipe
 from tinydet.tune.metrics import Metric
 from tinydet.tune.pruning import EpochReporter
@@ -17,22 +22,6 @@ from tinydet.tune.space import SearchSpace
 TRIALS_DIR = "trials"
 # Searchable ultralytics arguments that TrainOptions holds as fields (so the run record shows the real value).
 _OPTION_FIELDS = ("imgsz", "batch")
-
-
-@dataclass(frozen=True)
-class TrialPlan:
-    """What every trial of a study shares: the data, model, budget and the base recipe the search varies."""
-
-    data: str
-    model: str = "yolov8n"
-    epochs: int = 30
-    imgsz: int = 640
-    batch: int = 16
-    seed: int = 0
-    device: str | None = None
-    workers: int = 4
-    recipe: Recipe = field(default_factory=Recipe)
-    overrides: dict[str, Any] = field(default_factory=dict)  # fixed ultralytics arguments (--set)
 
 
 @dataclass(frozen=True)
@@ -51,7 +40,7 @@ class TrialSetup:
         return replace(self.recipe, ultralytics=ultra)
 
 
-def trial_setup(plan: TrialPlan, space: SearchSpace, values: dict[str, Any]) -> TrialSetup:
+def trial_setup(plan: TrainOptions, space: SearchSpace, values: dict[str, Any]) -> TrialSetup:
     """The settings of the trial whose study values are `values` (pure: used to train and to report)."""
     settings = space.settings(values, plan.imgsz)
     recipe = Recipe.from_dict({**plan.recipe.to_dict(), **settings.recipe}, source="tune trial")
@@ -68,7 +57,7 @@ class Objective:
     """The function optuna calls per trial. `current` is the number of the trial in progress (for requeueing
     it when the worker is interrupted)."""
 
-    def __init__(self, plan: TrialPlan, space: SearchSpace, metric: Metric, out: Path,
+    def __init__(self, plan: TrainOptions, space: SearchSpace, metric: Metric, out: Path,
                  log: Callable[[str], None] = print):
         self.plan, self.space, self.metric, self.out, self.log = plan, space, metric, Path(out), log
         self.current: int | None = None
@@ -88,11 +77,8 @@ class Objective:
         trial.set_user_attr("worker", worker_id())
         self.log(f"trial {trial.number}: training into {run_dir}")
         reporter = EpochReporter(trial, self.metric)
-        options = train_api.TrainOptions(
-            data=self.plan.data, model=self.plan.model, epochs=self.plan.epochs, imgsz=setup.imgsz,
-            batch=setup.batch, out=str(run_dir), seed=self.plan.seed, device=self.plan.device,
-            workers=self.plan.workers, patience=self.plan.epochs, recipe=setup.recipe, overrides=setup.overrides,
-        )
+        options = replace(self.plan, out=str(run_dir), imgsz=setup.imgsz, batch=setup.batch,
+                          patience=self.plan.epochs, recipe=setup.recipe, overrides=setup.overrides)
         train_api.train(options, callbacks={reporter.event: [reporter]})
         trial.set_user_attr("epochs", len(reporter.values))
         if reporter.pruned:
