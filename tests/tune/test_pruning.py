@@ -105,3 +105,30 @@ def test_objective_without_final_validation_is_the_best_epoch():
     assert reporter.objective() == 0.5
     with pytest.raises(TinydetError, match="no validation ran"):
         EpochReporter(None, METRIC).objective()
+
+
+@pytest.mark.slow
+def test_a_pruned_run_stops_cleanly_in_real_training(tune_data, tmp_path, eval_stub):
+    """With ultralytics' real trainer: pruning after epoch 1 of 3 ends training there, with checkpoints and
+    the final validation of best.pt, and nothing reported beyond epoch 1."""
+    from tinydet.train.api import TrainOptions, train
+
+    class AlwaysPrune:
+        def __init__(self):
+            self.reports = []
+
+        def report(self, value, step):
+            self.reports.append(step)
+
+        def should_prune(self):
+            return True
+
+    trial = AlwaysPrune()
+    reporter = EpochReporter(trial, METRIC)
+    run = tmp_path / "run"
+    train(TrainOptions(data=str(tune_data), epochs=3, imgsz=64, batch=8, workers=0, out=str(run),
+                       overrides={"plots": False}), callbacks={reporter.event: [reporter]})
+    assert reporter.pruned_at == 1 and trial.reports == [1]
+    assert reporter.final is not None  # ultralytics' final validation of best.pt ran and was recognised
+    assert len((run / "results.csv").read_text().strip().splitlines()) == 2  # header + epoch 1
+    assert (run / "weights" / "best.pt").is_file() and (run / "weights" / "last.pt").is_file()
