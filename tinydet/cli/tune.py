@@ -85,6 +85,12 @@ def _interrupt_on_sigterm() -> None:
 
 
 def run(args) -> int:
+    from tinydet.errors import TinydetError
+
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise TinydetError("tinydet tune needs optuna: pip install 'tinydet[tune]'") from None
     from tinydet.tune import tune
 
     options = options_from_args(args)
