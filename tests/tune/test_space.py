@@ -35,6 +35,7 @@ def test_targets_are_inferred_and_relative_imgsz_rounds_to_the_stride(tmp_path):
     assert space.params[1].low == 0.1
     settings = space.settings({"imgsz": 1.3, "nwd_c": 5.0, "dfl": 2}, base_imgsz=100)
     assert settings.ultralytics == {"imgsz": 128, "dfl": 2}  # 130 -> nearest multiple of 32
+    assert space.params[0].setting(1.25, 64) == 96 and space.params[0].setting(0.1, 64) == 32  # 80 -> 96; >= 32
     assert settings.recipe == {"nwd_c": 5.0}
 
 

@@ -15,6 +15,7 @@ tinydet/tune/default_space.yaml; `docs/scaling.md` documents the format with an 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -57,10 +58,10 @@ class Param:
         return trial.suggest_float(self.name, float(self.low), float(self.high), step=self.step, log=self.log)
 
     def setting(self, value: Any, base_imgsz: int) -> Any:
-        """The training setting for a study value: relative imgsz becomes pixels, a multiple of 32."""
+        """The training setting for a study value: relative imgsz becomes pixels, the nearest multiple of 32."""
         if not self.relative:
             return value
-        return max(STRIDE, int(round(base_imgsz * float(value) / STRIDE)) * STRIDE)
+        return max(STRIDE, math.floor(base_imgsz * float(value) / STRIDE + 0.5) * STRIDE)  # halves round up
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "target": self.target}
