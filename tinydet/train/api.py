@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
@@ -52,6 +52,9 @@ class TrainResult:
 
 
 RUN_FILE = "tinydet_run.yaml"
+
+# Extra ultralytics callbacks for one run, by event: {"on_fit_epoch_end": [fn, ...]}; each fn(trainer).
+Callbacks = Mapping[str, Sequence[Callable[[Any], None]]]
 
 
 def launcher_rank() -> int:
@@ -106,13 +109,16 @@ def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[st
     return args
 
 
-def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any]):
+def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any], callbacks: Callbacks | None = None):
     """ultralytics' trainer for the model's task, carrying the recipe (see integrations/ultralytics.py)."""
     from ultralytics import YOLO
 
     from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer, RecipePoseTrainer
 
     model = YOLO(model_path)
+    for event, fns in (callbacks or {}).items():
+        for fn in fns:
+            model.add_callback(event, fn)
     trainers = {"detect": RecipeDetectionTrainer, "pose": RecipePoseTrainer}
     if model.task not in trainers:
         if recipe.changes_losses or recipe.changes_augmentation or recipe.fitness != "ultralytics":
@@ -150,8 +156,12 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     return load_data_yaml(write_dataset(dataset, out / "data", "yolo"))
 
 
-def train(opts: TrainOptions) -> TrainResult:
-    """Train `opts.model` on `opts.data` with `opts.recipe`; returns the run folder, checkpoints and metrics."""
+def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult:
+    """Train `opts.model` on `opts.data` with `opts.recipe`; returns the run folder, checkpoints and metrics.
+
+    `callbacks` are extra ultralytics callbacks for this run (e.g. `tinydet tune`'s per-epoch pruning); a
+    callback may end training early by setting `trainer.stop = True`.
+    """
     from tinydet.models.zoo import resolve_model
 
     out = Path(opts.out).expanduser().resolve()
@@ -162,11 +172,11 @@ def train(opts: TrainOptions) -> TrainResult:
     if opts.recipe.recipe == "pose-aux":
         from tinydet.train.pose_aux_run import train_pose_aux
 
-        return train_pose_aux(opts, data, out)
+        return train_pose_aux(opts, data, out, callbacks)
     args = _ultralytics_args(opts, data.yaml_path, out)
     out.mkdir(parents=True, exist_ok=True)
     _write_run_record(out, opts, data.yaml_path, model_path)
-    model = _run_trainer(model_path, opts.recipe, args)
+    model = _run_trainer(model_path, opts.recipe, args, callbacks)
     return _result(out, model)
 
 

@@ -14,7 +14,7 @@ import yaml
 from tinydet.errors import TinydetError
 
 
-def train_pose_aux(opts, data, out: Path):
+def train_pose_aux(opts, data, out: Path, callbacks=None):
     """Convert labels, train the pose twin with low box/DFL gains, convert back; returns a TrainResult."""
     from tinydet.data.pose import to_pose_dataset
     from tinydet.models.zoo import pose_twin, resolve_model
@@ -33,7 +33,7 @@ def train_pose_aux(opts, data, out: Path):
     record = yaml.safe_load((out / RUN_FILE).read_text())
     record["tinydet"]["detect_model"] = detect_path
     (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
-    _run_trainer(pose_path, opts.recipe, args)
+    _run_trainer(pose_path, opts.recipe, args, callbacks)
     return finish_pose_aux(out)
 
 

@@ -1,0 +1,119 @@
+"""`tune()`: one worker of a hyperparameter search. Run it once for a local search (SQLite in OUT), or on
+several machines with the same --storage (a PostgreSQL URL) and --study to share one search."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tinydet.errors import TinydetError
+from tinydet.train.api import TrainOptions
+from tinydet.tune.metrics import DEFAULT_METRIC, resolve_metric
+from tinydet.tune.pruning import PrunerOptions, make_pruner
+from tinydet.tune.report import ReportFiles, write_reports
+from tinydet.tune.space import inert_parameters, load_space
+from tinydet.tune.storage import (
+    StorageOptions, describe_error, open_storage, redact, storage_url, with_driver,
+)
+from tinydet.tune.study import Progress, WorkerOptions, check_record, open_study, progress, run_worker
+from tinydet.tune.trial import Objective
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """trials: finished (completed or pruned) trials the study should reach, over all workers; metric: the
+    objective, maximised; space: a space YAML (None: the default space); seed: the sampler's seed;
+    startup_trials: random trials before TPE models the results."""
+
+    trials: int = 20
+    metric: str = DEFAULT_METRIC
+    space: str | None = None
+    seed: int = 0
+    startup_trials: int = 10
+    max_failures: int = 3
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise TinydetError(f"--trials must be at least 1, got {self.trials}")
+        if self.startup_trials < 0 or self.max_failures < 1:
+            raise TinydetError("--startup-trials must be >= 0 and --max-failures >= 1")
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """plan: what every trial trains (data, model, epochs, imgsz, batch, seed, device, base recipe, fixed
+    ultralytics arguments); each trial trains a copy with its own settings into OUT/trials/<number>/."""
+
+    plan: TrainOptions
+    out: str = "runs/tune"
+    search: SearchOptions = field(default_factory=SearchOptions)
+    storage: StorageOptions = field(default_factory=StorageOptions)
+    pruner: PrunerOptions = field(default_factory=PrunerOptions)
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    study: str
+    storage: str  # URL without its password
+    progress: Progress
+    trials_run: int  # by this worker
+    best_number: int | None
+    best_value: float | None
+    best_params: dict[str, Any]
+    files: ReportFiles
+
+
+def _record(options: TuneOptions, space, metric) -> dict[str, Any]:
+    plan = options.plan
+    return {
+        "model": plan.model, "epochs": plan.epochs, "imgsz": plan.imgsz, "batch": plan.batch, "seed": plan.seed,
+        "metric": metric.key, "space": space.to_dict(), "recipe": plan.recipe.to_dict(), "overrides": plan.overrides,
+    }
+
+
+def _check_plan(plan: TrainOptions) -> None:
+    from tinydet.data.datayaml import load_data_yaml
+    from tinydet.train.api import check_override_keys
+
+    check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
+    load_data_yaml(plan.data)
+
+
+def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult:
+    """Join (or start) the study and run trials until it has `options.search.trials` finished trials; write
+    OUT/trials.md, OUT/trials.csv and OUT/best_recipe.yaml after every trial and at the end."""
+    import sqlalchemy.exc
+
+    from tinydet.tune.sampler import TrialSeededTPESampler
+
+    metric = resolve_metric(options.search.metric)
+    space = load_space(options.search.space)
+    _check_plan(options.plan)
+    fixed = {**options.plan.recipe.ultralytics, **options.plan.overrides}
+    for warning in inert_parameters(space, options.plan.epochs, fixed):
+        log(f"warning: {warning}")
+    out = Path(options.out).expanduser().resolve()
+    url = with_driver(storage_url(options.storage.url, out))
+    storage = open_storage(options.storage, out)
+    sampler = TrialSeededTPESampler(options.search.seed, options.search.startup_trials)
+    try:
+        study = open_study(storage, options.storage.study, sampler, make_pruner(options.pruner))
+        check_record(study, _record(options, space, metric))
+        log(f"study '{study.study_name}' in {redact(url)}: {asdict(progress(study))}, target {options.search.trials}")
+        objective = Objective(options.plan, space, metric, out, log=log)
+
+        def report() -> ReportFiles:
+            return write_reports(study, options.plan, space, metric.name, out)
+
+        worker = WorkerOptions(options.search.trials, options.search.max_failures,
+                               poll_seconds=min(5.0, options.storage.heartbeat_interval),
+                               max_retries=options.storage.max_retries)
+        ran = run_worker(study, objective, worker, after_trial=report, log=log)
+        files = report()
+        state = progress(study)
+        best = study.best_trial if state.complete else None
+    except sqlalchemy.exc.SQLAlchemyError as e:
+        raise TinydetError(f"lost the study storage {redact(url)}: {describe_error(e, url)}") from None
+    return TuneResult(study.study_name, redact(url), state, ran, best.number if best else None,
+                      best.value if best else None, dict(best.params) if best else {}, files)
