@@ -38,8 +38,11 @@ def parse_variant(text: str) -> tuple[str, str, dict, dict]:
 
 
 def finished(run_dir: Path, epochs: int) -> bool:
+    """All epochs logged and best.pt written (and, for pose-aux runs, the converted best_detect.pt)."""
     results = run_dir / "results.csv"
     if not (run_dir / "weights" / "best.pt").is_file() or not results.is_file():
+        return False
+    if "pose-aux" in (run_dir / "tinydet_run.yaml").read_text() and not (run_dir / "weights" / "best_detect.pt").is_file():
         return False
     with results.open() as f:
         rows = list(csv.DictReader(f))
