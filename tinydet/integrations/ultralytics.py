@@ -572,8 +572,8 @@ class SmallObjectPoseValidator(_SmallObjectMetricsMixin, _PoseValidator):
 
 
 class RecipeAugmentation:
-    """Wraps a training dataset's `get_image_and_label` so every loaded image (mosaic tiles included) gets the
-    recipe's augmentations from tinydet/train/augment.py, in pixels, before ultralytics' own pipeline.
+    """Wraps a training dataset's `get_image_and_label` so every loaded image (mosaic tiles included) goes
+    through the recipe's augmentations (tinydet/train/pipeline.py), in pixels, before ultralytics' own pipeline.
 
     Random numbers come from numpy's global generator, which ultralytics seeds per dataloader worker, so runs
     stay reproducible with `seed`/`deterministic`.
@@ -583,73 +583,45 @@ class RecipeAugmentation:
         self.dataset, self.recipe = dataset, recipe
         self.load = dataset.get_image_and_label  # the original bound method
 
-    @staticmethod
-    def _pixels(label):
-        """(boxes xyxy px, classes [N], keypoints [N, K, 3] px or None) of an ultralytics label dict."""
+    def _sample(self, label):
+        """An ultralytics label dict as a tinydet Sample (boxes and keypoints in pixels)."""
         import numpy as np
+        from ultralytics.utils.patches import imread
+
+        from tinydet.train.pipeline import Sample
 
         instances = label["instances"]
         h, w = label["img"].shape[:2]
         instances.convert_bbox("xyxy")
         instances.denormalize(w, h)
         kps = None if instances.keypoints is None else np.asarray(instances.keypoints, np.float32)
-        return np.asarray(instances.bboxes, np.float32), np.asarray(label["cls"], np.float32).reshape(-1), kps
+        file, flag = label["im_file"], self.dataset.cv2_flag
+        return Sample(label["img"], np.asarray(instances.bboxes, np.float32), np.asarray(label["cls"], np.float32).reshape(-1),
+                      kps, lambda: imread(file, flags=flag))
 
     @staticmethod
-    def _store(label, img, boxes, classes, keypoints):
+    def _store(label, sample):
         import numpy as np
         from ultralytics.utils.instance import Instances
 
         segment_points = label["instances"].segments.shape[1]  # keep ultralytics' empty-segments shape
-        label["img"] = img
-        label["resized_shape"] = img.shape[:2]
-        label["cls"] = np.asarray(classes, np.float32).reshape(-1, 1)
-        label["instances"] = Instances(np.asarray(boxes, np.float32).reshape(-1, 4),
-                                       np.zeros((0, segment_points, 2), np.float32), keypoints,
+        label["img"] = sample.img
+        label["resized_shape"] = sample.img.shape[:2]
+        label["cls"] = np.asarray(sample.classes, np.float32).reshape(-1, 1)
+        label["instances"] = Instances(np.asarray(sample.boxes, np.float32).reshape(-1, 4),
+                                       np.zeros((0, segment_points, 2), np.float32), sample.keypoints,
                                        bbox_format="xyxy", normalized=False)
         return label
-
-    def _reinterpolate(self, label, rng):
-        import cv2
-        from ultralytics.utils.patches import imread
-
-        from tinydet.train.augment import random_interpolation
-
-        if tuple(label["ori_shape"]) == tuple(label["resized_shape"]):
-            return
-        original = imread(label["im_file"], flags=self.dataset.cv2_flag)
-        if original is None:
-            return
-        h, w = label["resized_shape"]
-        resized = cv2.resize(original, (w, h), interpolation=random_interpolation(rng))
-        label["img"] = resized[..., None] if resized.ndim == 2 else resized
 
     def __call__(self, index):
         import numpy as np
 
-        from tinydet.train import augment
+        from tinydet.train.pipeline import augment_sample
 
         label = self.load(index)
-        recipe = self.recipe
         rng = np.random.default_rng(np.random.randint(0, 2**31))
-        if recipe.random_interp:
-            self._reinterpolate(label, rng)
-        if recipe.geo_mixup > 0 and rng.random() < recipe.geo_mixup:
-            other = self.load(int(rng.integers(len(self.dataset))))
-            a, b = self._pixels(label), self._pixels(other)
-            mixed = augment.geometric_mixup(label["img"], a[0], a[1], other["img"], b[0], b[1],
-                                            augment.mixup_ratio(rng), a[2], b[2])
-            label = self._store(label, *mixed)
-        if recipe.small_copy_paste > 0 and rng.random() < recipe.small_copy_paste:
-            donor = self.load(int(rng.integers(len(self.dataset))))
-            boxes, classes, kps = self._pixels(label)
-            d_boxes, d_classes, d_kps = self._pixels(donor)
-            patches = augment.small_object_patches(donor["img"], d_boxes, d_classes, recipe.copy_paste_max_size, d_kps)
-            patches += augment.small_object_patches(label["img"], boxes, classes, recipe.copy_paste_max_size, kps)
-            pasted = augment.paste_small_objects(label["img"], boxes, classes, patches, rng,
-                                                 max_paste=recipe.copy_paste_max, keypoints=kps)
-            label = self._store(label, *pasted)
-        return label
+        other = lambda: self._sample(self.load(int(rng.integers(len(self.dataset)))))  # noqa: E731
+        return self._store(label, augment_sample(self._sample(label), self.recipe, rng, other))
 
 
 class _RecipeTrainerMixin:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+_ROUND_OFF = 1e-3  # px
 INTERPOLATIONS = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA, cv2.INTER_LANCZOS4)
 
 
@@ -68,8 +69,9 @@ def small_object_patches(
     h, w = img.shape[:2]
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     for i, ((x1, y1, x2, y2), c) in enumerate(zip(boxes, np.asarray(classes).reshape(-1))):
-        xa, ya = int(np.floor(max(x1, 0))), int(np.floor(max(y1, 0)))
-        xb, yb = int(np.ceil(min(x2, w))), int(np.ceil(min(y2, h)))
+        # the pixels the box touches; a tolerance keeps round-off (9.99999 for 10) from adding a pixel row
+        xa, ya = int(np.floor(max(x1, 0) + _ROUND_OFF)), int(np.floor(max(y1, 0) + _ROUND_OFF))
+        xb, yb = int(np.ceil(min(x2, w) - _ROUND_OFF)), int(np.ceil(min(y2, h) - _ROUND_OFF))
         if xb - xa < 1 or yb - ya < 1 or np.sqrt(max(x2 - x1, 0) * max(y2 - y1, 0)) > max_size:
             continue
         kp = None
