@@ -1,6 +1,7 @@
 """Training run folders (ultralytics layout) and their cached evaluation.
 
-A run folder holds `weights/best.pt`, `args.yaml` (with `data`, `imgsz`, `model`, `epochs`) and `results.csv`.
+A run folder holds `weights/best.pt`, `args.yaml` (with `data`, `imgsz`, `model`, `epochs`) and `results.csv`;
+a pose-aux run's `weights/best_detect.pt` (the detect model it ships) is evaluated instead of its pose best.pt.
 `evaluate_run` predicts the run's val split with best.pt once and caches the result in `RUN_DIR/tinydet_eval/`:
 
 - `predictions.json`: COCO results, image_id = image file name, category_id = class index (0-based);
@@ -96,6 +97,8 @@ def read_run(run_dir: str | Path) -> RunInfo:
     except (TypeError, ValueError):
         raise DataError(f"imgsz must be one integer, got {args.get('imgsz')!r}", args_file) from None
     best = run_dir / "weights" / "best.pt"
+    if (run_dir / "weights" / "best_detect.pt").is_file():  # pose-aux runs ship the converted detect model
+        best = run_dir / "weights" / "best_detect.pt"
     csv_file = run_dir / "results.csv"
     return RunInfo(
         run_dir=run_dir.resolve(),
