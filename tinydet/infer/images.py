@@ -184,27 +184,25 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, region_pi
 
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int]:
     """(width, height) from the header, before decoding anything; EXIF rotation swaps them."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
-        with _pillow_limit(max_pixels), Image.open(path) as im:
+        with _pillow_limit(None), Image.open(path) as im:  # only the header: our own limit is checked next
             width, height = im.size
             if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
                 width, height = height, width
             return width, height
-    except UnidentifiedImageError:
-        pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    except Exception:  # noqa: BLE001  (Pillow cannot identify it; OpenCV may still read it)
+        pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR) if path.stat().st_size else None
         if pixels is None:
             raise TinydetError(f"{path}: not a readable image (corrupt or unsupported format)") from None
         return pixels.shape[1], pixels.shape[0]
-    except OSError as e:
-        raise TinydetError(f"{path}: not a readable image ({e})") from None
 
 
 class _pillow_limit:
     """Pillow's decompression-bomb limit set to ours for the duration (Pillow errors at twice its limit)."""
 
-    def __init__(self, max_pixels: int):
+    def __init__(self, max_pixels: int | None):
         self.max_pixels = max_pixels
 
     def __enter__(self):

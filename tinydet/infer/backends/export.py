@@ -70,6 +70,7 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
         if not (work / _ARTIFACTS[fmt]).exists():
             raise TinydetError(f"{checkpoint}: export to {fmt} produced no {_ARTIFACTS[fmt]}")
         (work / "model.pt").unlink()
+        end2end = _exported_end2end(work / _ARTIFACTS[fmt], fmt, end2end)
         meta = {"names": names, "stride": stride, "end2end": end2end, "input_hw": list(input_hw), "format": fmt}
         (work / "tinydet.json").write_text(json.dumps(meta))
         try:
@@ -81,6 +82,25 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
         raise
     meta = json.loads((final / "tinydet.json").read_text())
     return final / _ARTIFACTS[fmt], meta
+
+
+def _exported_end2end(artifact: Path, fmt: str, default: bool) -> bool:
+    """Whether the exported graph ends in the NMS-free head ([B, K, 6]), from the metadata ultralytics embeds."""
+    value = None
+    if fmt == "onnx":
+        import onnx
+
+        props = {p.key: p.value for p in onnx.load(str(artifact), load_external_data=False).metadata_props}
+        value = props.get("end2end")
+    else:
+        import yaml
+
+        meta_file = artifact.parent / "metadata.yaml"
+        if meta_file.exists():
+            value = (yaml.safe_load(meta_file.read_text()) or {}).get("end2end")
+    if value is None:
+        return default
+    return str(value).strip().lower() == "true"
 
 
 def names_from_meta(meta: dict) -> dict[int, str]:
