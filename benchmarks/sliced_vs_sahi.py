@@ -207,18 +207,13 @@ class BareForward:
 
     def prepare(self, path: Path) -> None:
         """Build the input batches before timing (outside the measured call)."""
-        import torch
-
         from tinydet.infer.images import open_image
 
         p = self.predictor
         reader = open_image(path)
         batches = []
         for batch in p._batches(reader):
-            for slot, (region, content) in enumerate(zip(batch.regions, batch.content)):
-                p._fill(slot, reader, region, content)
-            n = len(batch.regions)
-            batches.append(torch.from_numpy(p._canvas[:n]).permute(0, 3, 1, 2).flip(1).float().div_(255).contiguous())
+            batches.append(p.prepare(batch, reader).clone())
         self._cache = {path: batches}
 
     def __call__(self, path: Path):

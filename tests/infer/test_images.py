@@ -193,3 +193,19 @@ def test_bad_arrays(array, message):
 def test_missing_file():
     with pytest.raises(TinydetError, match="image not found: /nope.png"):
         I.open_image("/nope.png")
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "packbits"])
+def test_tiff_codecs_tifffile_lacks(tmp_path, compression):
+    """Small LZW/JPEG TIFFs fall back to OpenCV; a large one that needs region reads says what to install."""
+    rgb = np.random.default_rng(2).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.tif", compression=compression)
+    pixels = I.open_image(tmp_path / "c.tif").read(0, 0, 160, 120)
+    tolerance = 40 if compression == "jpeg" else 0
+    assert np.abs(pixels.astype(int) - rgb[:, :, ::-1]).mean() <= tolerance / 4
+    region = I.open_image(tmp_path / "c.tif", region_pixels=100)
+    if compression == "packbits":
+        np.testing.assert_array_equal(region.read(10, 10, 50, 60), rgb[10:60, 10:50, ::-1])
+    else:
+        with pytest.raises(TinydetError, match="c.tif: cannot decode this TIFF region by region .*imagecodecs"):
+            region.read(0, 0, 160, 120)

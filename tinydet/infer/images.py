@@ -116,8 +116,11 @@ class TiffRegionReader:
                     continue
                 channels = slice(plane * self._contig, (plane + 1) * self._contig)
                 out[top - y1 : bottom - y1, left - x1 : right - x1, channels] = segment[top - sy : bottom - sy, left - sx : right - sx]
-        except (ValueError, NotImplementedError) as e:
-            raise TinydetError(f"{self.path}: cannot decode TIFF data ({e}); convert it to uncompressed or deflate") from None
+        except (ValueError, NotImplementedError, KeyError) as e:
+            raise TinydetError(
+                f"{self.path}: cannot decode this TIFF region by region ({e}); install the imagecodecs package, "
+                "or convert the file to deflate or uncompressed"
+            ) from None
         return to_bgr8(_apply_photometric(out, self._photometric, page), self.name, "rgb")
 
     def resized(self, width: int, height: int) -> np.ndarray:
@@ -251,13 +254,18 @@ def _open_tiff(path: Path, max_pixels: int, region_pixels: int):
             )
         try:
             pixels = page.asarray()
-        except (ValueError, NotImplementedError) as e:
-            raise TinydetError(f"{path}: cannot decode TIFF data ({e})") from None
-        if pixels.ndim == 3 and page.planarconfig == 2:  # separate planes: [C, H, W]
-            pixels = np.moveaxis(pixels, 0, -1)
-        pixels = _apply_photometric(pixels if pixels.ndim == 3 else pixels[:, :, None], _tiff_photometric(path, page), page)
-    pixels = to_bgr8(pixels, path.name, "rgb")
-    return ArrayReader(_orient(pixels, orientation), path.name)
+        except (ValueError, NotImplementedError, KeyError):  # a codec tifffile lacks (LZW, JPEG without imagecodecs)
+            pixels = None
+        if pixels is not None:
+            if pixels.ndim == 3 and page.planarconfig == 2:  # separate planes: [C, H, W]
+                pixels = np.moveaxis(pixels, 0, -1)
+            photometric = _tiff_photometric(path, page)
+            pixels = _apply_photometric(pixels if pixels.ndim == 3 else pixels[:, :, None], photometric, page)
+            return ArrayReader(_orient(to_bgr8(pixels, path.name, "rgb"), orientation), path.name)
+    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)  # OpenCV's libtiff has every codec
+    if pixels is None:
+        raise TinydetError(f"{path}: cannot decode this TIFF (compression not supported here)")
+    return ArrayReader(pixels, path.name)
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -140,7 +141,8 @@ class SlicedPredictor:
         self.names: dict[int, str] = dict(self.backend.names)
         self.input_hw = round_to_stride(options.input_hw, int(self.backend.stride))
         self.timing = Timing()
-        self._canvas = np.full((options.batch, *self.input_hw, 3), PAD_VALUE, np.uint8)
+        self._canvas = np.full((options.batch, *self.input_hw, 3), PAD_VALUE, np.uint8)  # RGB, HWC
+        self._input = torch.empty(options.batch, 3, *self.input_hw)
 
     # -- public ---------------------------------------------------------------------------------------------
     def __call__(self, image: str | Path | np.ndarray) -> Detections:
@@ -205,9 +207,7 @@ class SlicedPredictor:
     def _run(self, batch: _Batch, reader) -> Candidates:
         start = time.perf_counter()
         n = len(batch.regions)
-        for slot, (region, content) in enumerate(zip(batch.regions, batch.content)):
-            self._fill(slot, reader, region, content)
-        x = torch.from_numpy(self._canvas[:n]).permute(0, 3, 1, 2).flip(1).float().div_(255).contiguous()
+        x = self.prepare(batch, reader)
         prepared = time.perf_counter()
         raw = self.backend(x)
         forwarded = time.perf_counter()
@@ -227,8 +227,17 @@ class SlicedPredictor:
         t.tiles += n
         return found
 
+    def prepare(self, batch: _Batch, reader) -> torch.Tensor:
+        """The network input of a batch: float32 [n, 3, H, W], RGB in 0-1 (a view of a reused buffer)."""
+        n = len(batch.regions)
+        for slot, (region, content) in enumerate(zip(batch.regions, batch.content)):
+            self._fill(slot, reader, region, content)
+        x = self._input[:n]
+        x.copy_(torch.from_numpy(self._canvas[:n]).permute(0, 3, 1, 2))  # one pass: layout and dtype
+        return x.mul_(1 / 255)
+
     def _fill(self, slot: int, reader, region, content) -> None:
-        """Copy a region of the image into batch slot `slot`, resized to `content`, padded with grey."""
+        """Copy a region of the image into batch slot `slot` as RGB, resized to `content`, padded with grey."""
         x1, y1, x2, y2 = region
         cw, ch = content
         canvas = self._canvas[slot]
@@ -237,12 +246,12 @@ class SlicedPredictor:
         else:
             pixels = self._band(reader, y1, y2)[:, x1:x2]
             if (cw, ch) != (x2 - x1, y2 - y1):
-                import cv2
-
                 pixels = cv2.resize(pixels, (cw, ch), interpolation=cv2.INTER_LINEAR)
-        if (ch, cw) != canvas.shape[:2]:
+        if (ch, cw) == canvas.shape[:2]:
+            cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=canvas)
+        else:
             canvas[...] = PAD_VALUE
-        canvas[:ch, :cw] = pixels
+            canvas[:ch, :cw] = pixels[:, :, ::-1]
 
     def _band(self, reader, y1: int, y2: int) -> np.ndarray:
         """Rows y1:y2 of the whole width, read once per row of tiles (a view for in-memory images)."""

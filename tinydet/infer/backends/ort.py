@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -21,7 +20,7 @@ class OnnxRuntimeBackend:
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = torch.get_num_threads()  # the same budget as torch
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda":

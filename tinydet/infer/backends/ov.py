@@ -31,7 +31,8 @@ class OpenVinoBackend:
             model = self._core.read_model(str(self._xml))
             model.reshape({model.inputs[0].any_name: [n, 3, *self.input_hw]})
             # f32: on CPUs with AMX, OpenVINO would otherwise run in bf16 (boxes off by up to a pixel)
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32",
+                      "INFERENCE_NUM_THREADS": torch.get_num_threads()}  # the same budget as torch
             compiled = self._core.compile_model(model, "CPU", config)
             self._compiled[n] = compiled
         return compiled
