@@ -310,7 +310,7 @@ def test_float32_boxes_stay_float32():
         (lambda: nms(torch.zeros(3, 4), torch.zeros(2)), r"scores must have shape \[3\]"),
         (lambda: nms(torch.zeros(3, 4), torch.zeros(3), groups=torch.zeros(2)), r"groups must have shape \[3\]"),
         (lambda: nms(torch.zeros(3, 4), torch.zeros(3), 1.5), r"in \[0, 1\]"),
-        (lambda: nms(torch.zeros(3, 4), torch.zeros(3), metric="giou"), "unknown match metric 'giou'"),
+        (lambda: nms(torch.zeros(3, 4), torch.zeros(3), metric="giou"), "unknown NMS match metric .giou."),
         (lambda: soft_nms(torch.zeros(3, 4), torch.zeros(3), method="cubic"), "'linear' or 'gaussian'"),
         (lambda: soft_nms(torch.zeros(3, 4), torch.zeros(3), sigma=0), "sigma must be positive"),
         (lambda: weighted_boxes_fusion(torch.zeros(3, 4), torch.zeros(3), conf_type="sum"), "conf_type 'sum'"),

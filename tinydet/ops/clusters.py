@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 
-from tinydet.ops.boxes import pairwise_intersection
+from tinydet.ops.boxes import SIMILARITIES, pairwise_intersection
 
 # Candidate pairs are generated in chunks of about this many, bounding the temporary memory.
 _PAIR_CHUNK = 1 << 22
@@ -55,6 +55,13 @@ def check_inputs(boxes: torch.Tensor, scores: torch.Tensor, groups: torch.Tensor
         raise ValueError(f"scores must have shape [{boxes.shape[0]}], got {list(scores.shape)}")
     if groups is not None and groups.shape != (boxes.shape[0],):
         raise ValueError(f"groups must have shape [{boxes.shape[0]}], got {list(groups.shape)}")
+
+
+def named_similarity(metric: str, allowed: tuple[str, ...], what: str):
+    """The elementwise similarity function called `metric`, if `what` (a merge's name) accepts it."""
+    if metric not in allowed:
+        raise ValueError(f"unknown {what} match metric '{metric}' (choose from {', '.join(allowed)})")
+    return SIMILARITIES[metric]
 
 
 def check_threshold(name: str, value: float) -> None:

@@ -18,16 +18,8 @@ from __future__ import annotations
 
 import torch
 
-from tinydet.ops.boxes import SIMILARITIES
-from tinydet.ops.clusters import (
-    Merged,
-    blocks,
-    check_inputs,
-    check_threshold,
-    first_true,
-    interacting_clusters,
-    score_rank,
-)
+from tinydet.ops.clusters import Merged, blocks, check_inputs, check_threshold, interacting_clusters, named_similarity, score_rank
+from tinydet.ops.nms import greedy_claims
 
 NMM_METRICS = ("iou", "ios")
 
@@ -63,11 +55,9 @@ def nmm(
 
 
 def _nmm(boxes, scores, threshold, groups, metric, transitive: bool) -> Merged:
-    if metric not in NMM_METRICS:
-        raise ValueError(f"unknown NMM match metric '{metric}' (choose from {', '.join(NMM_METRICS)})")
+    similarity = named_similarity(metric, NMM_METRICS, "NMM")
     check_inputs(boxes, scores, groups)
     check_threshold("NMM threshold", threshold)
-    similarity = SIMILARITIES[metric]
     n = len(boxes)
     rank = score_rank(scores)
     owner = torch.arange(n, device=boxes.device)  # keeper of each box (itself for keepers)
@@ -76,10 +66,10 @@ def _nmm(boxes, scores, threshold, groups, metric, transitive: bool) -> Merged:
     for block in blocks(labels, rank, min_size=2):
         c, k = block.index.shape
         b = block.gather(boxes)
-        cols = torch.arange(k, device=boxes.device)
-        keeper_col = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
-        step = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
         if transitive:
+            cols = torch.arange(k, device=boxes.device)
+            keeper_col = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
+            step = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
             for t in range(k):
                 rows = block.valid[:, t].nonzero().squeeze(1)
                 unowned = keeper_col[rows, t] < 0
@@ -89,19 +79,7 @@ def _nmm(boxes, scores, threshold, groups, metric, transitive: bool) -> Merged:
                 keeper_col[rows] = torch.where(claim, keeper_col[rows, t][:, None], keeper_col[rows])
                 step[rows] = torch.where(claim, t, step[rows])
         else:
-            rows = torch.arange(c, device=boxes.device)
-            free = block.valid.clone()
-            t = 0
-            while len(rows):
-                col = first_true(free[rows])
-                keeper_col[rows, col] = col
-                free[rows, col] = False
-                claim = free[rows] & (similarity(b[rows, col][:, None, :], b[rows]) > threshold)
-                keeper_col[rows] = torch.where(claim, col[:, None], keeper_col[rows])
-                step[rows] = torch.where(claim, t, step[rows])
-                free[rows] &= ~claim
-                rows = rows[free[rows].any(1)]
-                t += 1
+            keeper_col, step = greedy_claims(block, b, similarity, threshold)
         members = block.index[block.valid]
         owner[members] = block.index.gather(1, keeper_col.clamp_min(0))[block.valid]
         claim_step[members] = step[block.valid]

@@ -11,24 +11,48 @@ from __future__ import annotations
 
 import torch
 
-from tinydet.ops.boxes import SIMILARITIES
 from tinydet.ops.clusters import (
+    Block,
     Merged,
     blocks,
     check_inputs,
     check_threshold,
     first_true,
     interacting_clusters,
+    named_similarity,
     score_rank,
 )
 
 SUPPRESSION_METRICS = ("iou", "ios", "diou")
 
 
-def _similarity(metric: str):
-    if metric not in SUPPRESSION_METRICS:
-        raise ValueError(f"unknown match metric '{metric}' (choose from {', '.join(SUPPRESSION_METRICS)})")
-    return SIMILARITIES[metric]
+def greedy_claims(block: Block, boxes: torch.Tensor, similarity, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy NMS on every row of a block at once (rows in score order).
+
+    Args:
+        block: the clusters; boxes: [C, K, 4], `block.gather(boxes)`.
+
+    Returns:
+        keeper [C, K]: the column of the box that kept or claimed each position (its own column for a kept
+        box, -1 for padding); step [C, K]: the round in which it was claimed (-1 for kept boxes).
+    """
+    c, k = block.index.shape
+    rows = torch.arange(c, device=boxes.device)
+    free = block.valid.clone()
+    keeper = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
+    step = torch.full((c, k), -1, dtype=torch.long, device=boxes.device)
+    t = 0
+    while len(rows):
+        col = first_true(free[rows])
+        keeper[rows, col] = col
+        free[rows, col] = False
+        claim = free[rows] & (similarity(boxes[rows, col][:, None, :], boxes[rows]) > threshold)
+        keeper[rows] = torch.where(claim, col[:, None], keeper[rows])
+        step[rows] = torch.where(claim, t, step[rows])
+        free[rows] &= ~claim
+        rows = rows[free[rows].any(1)]
+        t += 1
+    return keeper, step
 
 
 def nms(
@@ -48,24 +72,14 @@ def nms(
     Returns:
         `Merged` of the kept boxes (boxes and scores unchanged).
     """
-    similarity = _similarity(metric)
+    similarity = named_similarity(metric, SUPPRESSION_METRICS, "NMS")
     check_inputs(boxes, scores, groups)
     check_threshold("NMS threshold", threshold)
     keep = torch.ones(len(boxes), dtype=torch.bool, device=boxes.device)
     labels = interacting_clusters(boxes, groups, similarity, threshold)
     for block in blocks(labels, score_rank(scores), min_size=2):
-        rows = torch.arange(len(block.index), device=boxes.device)
-        b = block.gather(boxes)
-        alive = block.valid.clone()
-        kept = torch.zeros_like(alive)
-        while len(rows):
-            col = first_true(alive[rows])
-            kept[rows, col] = True
-            alive[rows, col] = False
-            best = b[rows, col]
-            alive[rows] &= ~(similarity(best[:, None, :], b[rows]) > threshold)
-            busy = alive[rows].any(1)
-            rows = rows[busy]
+        keeper, _ = greedy_claims(block, block.gather(boxes), similarity, threshold)
+        kept = keeper == torch.arange(keeper.shape[1], device=boxes.device)
         keep[block.index[block.valid]] = kept[block.valid]
     index = keep.nonzero().squeeze(1)
     return Merged(index, boxes[index], scores[index]).sorted()
@@ -98,7 +112,7 @@ def soft_nms(
     Returns:
         `Merged` of the surviving boxes with their decayed scores.
     """
-    similarity = _similarity(metric)
+    similarity = named_similarity(metric, SUPPRESSION_METRICS, "soft-NMS")
     check_inputs(boxes, scores, groups)
     if method not in ("linear", "gaussian"):
         raise ValueError(f"soft-NMS method must be 'linear' or 'gaussian', got '{method}'")

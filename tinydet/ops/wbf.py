@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 
-from tinydet.ops.boxes import SIMILARITIES
 from tinydet.ops.clusters import (
     Merged,
     blocks,
@@ -18,6 +17,7 @@ from tinydet.ops.clusters import (
     check_threshold,
     close_under_hulls,
     interacting_clusters,
+    named_similarity,
     score_rank,
 )
 
@@ -42,13 +42,11 @@ def weighted_boxes_fusion(
     Returns:
         `Merged`: one fused box per cluster; `index` is the cluster's best-scoring member.
     """
-    if metric not in WBF_METRICS:
-        raise ValueError(f"unknown WBF match metric '{metric}' (choose from {', '.join(WBF_METRICS)})")
+    similarity = named_similarity(metric, WBF_METRICS, "WBF")
     if conf_type not in CONF_TYPES:
         raise ValueError(f"unknown WBF conf_type '{conf_type}' (choose from {', '.join(CONF_TYPES)})")
     check_inputs(boxes, scores, groups)
     check_threshold("WBF threshold", threshold)
-    similarity = SIMILARITIES[metric]
     labels = interacting_clusters(boxes, groups, similarity, None)
     labels = close_under_hulls(boxes, groups, labels)
     weights = scores.clamp_min(torch.finfo(scores.dtype).tiny)
