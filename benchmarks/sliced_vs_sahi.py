@@ -98,22 +98,27 @@ def make_tiles(synth: Path, work: Path, val_tile_images: int = 1) -> Path:
     return out / "data.yaml"
 
 
-def train(tiles_yaml: Path, work: Path, epochs: int) -> Path:
-    """yolov8n from scratch on the tiles with ultralytics' public API, torch on THREADS threads."""
+def train(tiles_yaml: Path, work: Path, epochs: int, more_epochs: int = 0) -> Path:
+    """yolov8n from scratch on the tiles with ultralytics' public API, torch on THREADS threads; with
+    `more_epochs`, a second run continues from the first one's last weights (no warm-up)."""
     import torch
     from ultralytics import YOLO
 
     import tinydet  # noqa: F401  (offline settings)
 
-    best = work / "train" / "weights" / "best.pt"
-    if best.exists():
-        return best
-    shutil.rmtree(work / "train", ignore_errors=True)
-    model = YOLO("yolov8n.yaml")
-    model.add_callback("on_train_start", lambda trainer: torch.set_num_threads(THREADS))
-    model.train(data=str(tiles_yaml), epochs=epochs, imgsz=TILE, batch=16, workers=0, device="cpu", seed=0,
-                deterministic=True, plots=False, project=str(work), name="train", exist_ok=True, verbose=False)
-    return best
+    runs = [("train", "yolov8n.yaml", epochs, {})]
+    if more_epochs:
+        runs.append(("train-more", str(work / "train" / "weights" / "last.pt"), more_epochs, {"warmup_epochs": 0}))
+    for name, start, n, extra in runs:
+        if (work / name / "weights" / "best.pt").exists():
+            continue
+        shutil.rmtree(work / name, ignore_errors=True)
+        model = YOLO(start)
+        model.add_callback("on_train_start", lambda trainer: torch.set_num_threads(THREADS))
+        model.train(data=str(tiles_yaml), epochs=n, imgsz=TILE, batch=16, workers=0, device="cpu", seed=0,
+                    deterministic=True, plots=False, project=str(work), name=name, exist_ok=True, verbose=False,
+                    **extra)
+    return work / runs[-1][0] / "weights" / "best.pt"
 
 
 def coco_ground_truth(synth: Path, images: list[Path], names: dict[int, str]) -> dict:
@@ -158,11 +163,14 @@ def coco_map(gt: dict, results: list[dict]) -> dict[str, float]:
 # Methods
 # ----------------------------------------------------------------------------------------------------------------
 class Sahi:
-    label = "SAHI 0.12.8 (torch)"
-
-    def __init__(self, model: Path, conf: float):
+    def __init__(self, model: Path, conf: float, backend: str = "torch"):
         from sahi import AutoDetectionModel
 
+        self.label = f"SAHI 0.12.8 ({backend})"
+        if backend == "openvino":  # the same export tinydet uses, run by ultralytics' own OpenVINO backend
+            from tinydet.infer.backends.export import exported
+
+            model = exported(model, "openvino", (TILE, TILE))[0].parent
         self.model = AutoDetectionModel.from_pretrained(
             model_type="ultralytics", model_path=str(model), confidence_threshold=conf, device="cpu", image_size=TILE
         )
@@ -184,10 +192,12 @@ class Tinydet:
     def __init__(self, model: Path, conf: float, backend: str, batch: int):
         from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 
-        self.label = f"tinydet ({backend}, batch {batch})"
+        kind, _, half = backend.partition("-")
+        precision = {"torch": "", "onnxruntime": "", "openvino": " f32"}[kind] if not half else " bf16"
+        self.label = f"tinydet ({kind}{precision}, batch {batch})"
         self.predictor = SlicedPredictor(model, SliceOptions(
             slice=(TILE, TILE), overlap=OVERLAP, merge="greedy-nmm", match="ios", iou=MATCH_THRESHOLD, conf=conf,
-            batch=batch, backend=backend, device="cpu",
+            batch=batch, backend=kind, device="cpu", half=bool(half),
         ))
         self.forward_seconds = 0.0  # the backend's share of this method's time
 
@@ -225,19 +235,24 @@ class BareForward:
 # ----------------------------------------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------------------------------------
-def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends: list[str], batch: int) -> dict:
+def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends: list[str], batch: int,
+             sahi_backends: list[str]) -> dict:
     import torch
 
     import tinydet  # noqa: F401
 
     names = {int(k): v for k, v in enumerate(["disc", "square", "triangle", "cross"])}
     gt = coco_ground_truth(synth, images, names)
-    methods = [Sahi(model, conf)] + [Tinydet(model, conf, b, batch) for b in backends]
-    bare = [BareForward(m) for m in methods[1:]]
+    torch.set_num_threads(THREADS)  # before the backends are built: ONNX Runtime and OpenVINO take it too
+    ours = [Tinydet(model, conf, b, batch) for b in backends]
+    methods = [Sahi(model, conf, b) for b in sahi_backends] + ours
+    bare = [BareForward(m) for m in ours if "bf16" not in m.label and "onnx" not in m.label]
     everything = methods + bare
     for m in methods:  # warm-up: first calls compile, allocate and (SAHI) set up ultralytics' predictor
         m(images[0])
-    torch.set_num_threads(THREADS)
+    for m in ours:
+        m.forward_seconds = 0.0
+    torch.set_num_threads(THREADS)  # ultralytics' predictor set its own count when it was set up
     seconds = {m.label: 0.0 for m in everything}
     results: dict[str, list] = {m.label: [] for m in methods}
     for k, path in enumerate(images):
@@ -253,7 +268,7 @@ def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends
                     results[m.label].append({"image_id": k, "category_id": int(c), "score": float(s),
                                              "bbox": [x1, y1, x2 - x1, y2 - y1]})
         print(f"  image {k + 1}/{len(images)}: " + ", ".join(f"{lab} {sec:.1f}s" for lab, sec in seconds.items()), flush=True)
-    tiles = methods[1].predictor.timing.tiles
+    tiles = ours[0].predictor.timing.tiles
     rows = []
     for m in methods:
         row = {"method": m.label, "seconds": seconds[m.label], "img_per_s": len(images) / seconds[m.label],
@@ -272,15 +287,17 @@ def report(result: dict, command: str) -> str:
     lines = [
         SECTION,
         "",
-        f"Command: `{command}`",
+        f"Command: `{command}` ({result['total_seconds'] / 60:.0f} min wall in all, training included)",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
-        f"torch threads {result['threads']}; {result['images']} synthetic 4000x3000 val images, "
-        f"{result['tiles_per_image']} tiles of {TILE} px each (overlap {OVERLAP}), conf {result['conf']}, "
-        f"greedy NMM with IoS {MATCH_THRESHOLD}, class-wise, no full-image pass, same yolov8n checkpoint "
-        "(trained on 512 px tiles of the same generator). mAP by pycocotools (maxDets 10000).",
+        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX) shared with other jobs, torch threads {result['threads']} "
+        f"for every method; {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
+        f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise, "
+        "no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
+        "also with the same OpenVINO export, run by ultralytics' own OpenVINO backend, which uses bf16 on this "
+        "CPU and its own thread count). mAP by pycocotools (maxDets 10000). Methods run in rotating order on each "
+        "image, so that they see the same load.",
         "",
-        "| method | s / image | images / s | vs SAHI | AP50-95 | AP50 | AP small | boxes |",
+        f"| method | s / image | images / s | speed vs {sahi['method']} | AP50-95 | AP50 | AP small | boxes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
@@ -288,16 +305,18 @@ def report(result: dict, command: str) -> str:
         speed = sahi["seconds"] / r["seconds"]
         metrics = (f"{r['AP']:.3f} | {r['AP50']:.3f} | {r['AP_small']:.3f} | {r['boxes']}" if "AP" in r else " | | | ")
         lines.append(f"| {r['method']} | {per_image:.2f} | {r['img_per_s']:.3f} | {speed:.2f}x | {metrics} |")
-    lines += ["", "Overhead of the whole sliced pipeline (reading, tiling, decoding, merging) over the bare forward pass:", ""]
+    lines += ["", "Overhead of the whole tinydet pipeline (reading, tiling, decoding, merging) over the model's forward pass "
+              "on the same tiles:", ""]
     for r in result["rows"]:
         if "forward_in_pipeline" not in r:
             continue
         backend = r["method"].split("(")[1]
         bare = rows.get(f"bare forward ({backend}")
         inside = r["seconds"] / r["forward_in_pipeline"] - 1
-        separate = r["seconds"] / bare["seconds"] - 1 if bare else float("nan")
-        lines.append(f"- {r['method']}: +{100 * inside:.1f}% over its own forward calls, "
-                     f"+{100 * separate:.1f}% over a separate bare-forward run on the same tiles")
+        text = f"- {r['method']}: +{100 * inside:.1f}% over its own forward calls"
+        if bare:
+            text += f", +{100 * (r['seconds'] / bare['seconds'] - 1):.1f}% over a separate bare-forward run"
+        lines.append(text)
     return "\n".join(lines) + "\n"
 
 
@@ -320,11 +339,15 @@ def main() -> None:
     parser.add_argument("--work", default=".bench/sliced", help="working folder (data, tiles, model, results)")
     parser.add_argument("--train-images", type=int, default=3)
     parser.add_argument("--val-images", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--more-epochs", type=int, default=0, help="continue training for this many epochs")
     parser.add_argument("--model", default=None, help="use this checkpoint instead of training one")
     parser.add_argument("--conf", type=float, default=0.05)
     parser.add_argument("--batch", type=int, default=4, help="tinydet tiles per forward pass")
-    parser.add_argument("--backends", nargs="+", default=["torch", "openvino", "onnxruntime"])
+    parser.add_argument("--backends", nargs="+", default=["torch", "openvino", "openvino-half", "onnxruntime"],
+                        help="tinydet backends (openvino-half: OpenVINO in the CPU's native bf16)")
+    parser.add_argument("--sahi-backends", nargs="+", default=["torch", "openvino"],
+                        help="SAHI with the checkpoint (torch) and with its OpenVINO export run by ultralytics")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every method")
     parser.add_argument("--write", default=None, help="replace the section in this BENCHMARKS.md")
     parser.add_argument("--prepare-only", action="store_true", help="stop after data and training")
@@ -335,12 +358,12 @@ def main() -> None:
     t0 = time.perf_counter()
     synth = make_data(work, args.train_images, args.val_images)
     print(f"data ready ({time.perf_counter() - t0:.0f}s)", flush=True)
-    model = Path(args.model) if args.model else train(make_tiles(synth, work), work, args.epochs)
+    model = Path(args.model) if args.model else train(make_tiles(synth, work), work, args.epochs, args.more_epochs)
     print(f"model ready: {model} ({time.perf_counter() - t0:.0f}s)", flush=True)
     if args.prepare_only:
         return
     images = sorted((synth / "images" / "val").glob("*.jpg"))
-    result = evaluate(model, synth, images, args.conf, args.backends, args.batch)
+    result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends)
     result["total_seconds"] = time.perf_counter() - t0
     (work / "result.json").write_text(json.dumps(result, indent=1))
     command = "PYTHONPATH=. python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])

@@ -209,3 +209,37 @@ def test_tiff_codecs_tifffile_lacks(tmp_path, compression):
     else:
         with pytest.raises(TinydetError, match="c.tif: cannot decode this TIFF region by region .*imagecodecs"):
             region.read(0, 0, 160, 120)
+
+
+@pytest.mark.slow
+def test_ten_thousand_pixel_tiff_in_bounded_memory(tmp_path):
+    """A 10000 x 10000 RGB TIFF (300 MB of pixels) predicted tile by tile while Python holds far less."""
+    import tracemalloc
+
+    side, tile = 10_000, 512
+    marks = [(1234, 567, 0), (9000, 9500, 1), (5000, 5003, 0)]  # (x, y, class): 10 x 8 px rectangles
+
+    def tiles():
+        for ty in range(0, side, tile):
+            for tx in range(0, side, tile):
+                block = np.zeros((tile, tile, 3), np.uint8)
+                for x, y, cls in marks:
+                    ys, xs = slice(max(y - ty, 0), max(min(y + 8 - ty, tile), 0)), slice(max(x - tx, 0), max(min(x + 10 - tx, tile), 0))
+                    block[ys, xs] = (255, 0, 0) if cls == 0 else (0, 255, 0)
+                yield block
+
+    path = tmp_path / "huge.tif"
+    tifffile.imwrite(path, tiles(), shape=(side, side, 3), dtype=np.uint8, tile=(tile, tile), photometric="rgb",
+                     compression="zlib")
+    reader = I.open_image(path)
+    assert isinstance(reader, I.TiffRegionReader)
+    predictor = SlicedPredictor(DrawnBoxes(), SliceOptions(slice=(640, 640), overlap=0.1, merge="nms", match="ios",
+                                                           conf=0.1, batch=8))
+    tracemalloc.start()
+    found = predictor.predict_reader(reader)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    reader.close()
+    assert peak < 80e6, f"peak {peak / 1e6:.0f} MB"  # the whole image would be 300 MB
+    got = sorted(zip(found.xyxy.tolist(), found.class_id.tolist()))
+    assert got == sorted(([float(x), float(y), float(x + 10), float(y + 8)], cls) for x, y, cls in marks)

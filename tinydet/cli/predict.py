@@ -44,6 +44,8 @@ def register(sub, formatter) -> None:
     p.add_argument("--backend", default="torch", choices=list(BACKENDS),
                    help="onnxruntime/openvino export the checkpoint once (cached next to it)")
     p.add_argument("--device", default=None, help="cpu, 0, cuda:0, mps (default: first GPU if any, else cpu)")
+    p.add_argument("--half", action="store_true",
+                   help="reduced precision: fp16 for torch on CUDA, bf16/f16 for openvino (faster, boxes may move slightly)")
     p.add_argument("--max-pixels", type=int, default=None,
                    help="largest image (in pixels) decoded whole; TIFFs are read by region (default 1e9)")
     p.add_argument("--out", default="runs/predict", help="output folder")
@@ -91,6 +93,7 @@ def options_from_args(args):
         backend=args.backend,
         device=args.device,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        half=args.half,
     )
 
 

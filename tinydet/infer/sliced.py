@@ -50,6 +50,7 @@ class SliceOptions:
         per tile.
     batch: tiles per forward pass. backend: torch, onnxruntime or openvino. device: cpu, 0, cuda:0, mps, None.
     max_pixels: refuse images with more pixels than this that must be decoded whole (TIFFs are read by region).
+    half: reduced precision (torch on CUDA: fp16; OpenVINO: the CPU's native, bf16 with AMX).
     """
 
     slice: tuple[int, int] | None = (640, 640)
@@ -67,6 +68,7 @@ class SliceOptions:
     backend: str = "torch"
     device: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    half: bool = False
 
     def __post_init__(self) -> None:
         if self.slice is not None:
@@ -135,7 +137,7 @@ class SlicedPredictor:
     def __init__(self, model: str | Path | Backend, options: SliceOptions = SliceOptions()):
         self.options = options
         if isinstance(model, (str, Path)):
-            self.backend = load_backend(model, options.backend, options.device, options.input_hw)
+            self.backend = load_backend(model, options.backend, options.device, options.input_hw, options.half)
         else:
             self.backend = model
         self.names: dict[int, str] = dict(self.backend.names)

@@ -50,8 +50,12 @@ def resolve_device(device: str | None) -> torch.device:
     return resolved
 
 
-def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tuple[int, int]) -> Backend:
-    """Load `model` (a .pt checkpoint) for `kind`, prepared for inputs of `want_hw` (rounded up to the stride)."""
+def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tuple[int, int], half: bool = False) -> Backend:
+    """Load `model` (a .pt checkpoint) for `kind`, prepared for inputs of `want_hw` (rounded up to the stride).
+
+    `half`: reduced precision where the hardware has it (fp16 for torch on CUDA; OpenVINO's native choice on
+    CPU, bf16 with AMX); not available for onnxruntime or torch on CPU.
+    """
     if kind not in BACKENDS:
         raise TinydetError(f"unknown backend '{kind}' (choose from {', '.join(BACKENDS)})")
     path = Path(model)
@@ -59,14 +63,17 @@ def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tupl
         raise TinydetError(f"{path}: expected a .pt checkpoint (tinydet exports it for {kind} itself)")
     if not path.is_file():
         raise TinydetError(f"model not found: {path}")
+    resolved = resolve_device(device)
+    if half and (kind == "onnxruntime" or (kind == "torch" and resolved.type != "cuda")):
+        raise TinydetError(f"--half is available with --backend openvino, or torch on a CUDA GPU; not {kind} on {resolved}")
     if kind == "torch":
         from tinydet.infer.backends.pytorch import TorchBackend
 
-        return TorchBackend(path, resolve_device(device), want_hw)
+        return TorchBackend(path, resolved, want_hw, half)
     if kind == "onnxruntime":
         from tinydet.infer.backends.ort import OnnxRuntimeBackend
 
-        return OnnxRuntimeBackend(path, resolve_device(device), want_hw)
+        return OnnxRuntimeBackend(path, resolved, want_hw)
     from tinydet.infer.backends.ov import OpenVinoBackend
 
-    return OpenVinoBackend(path, resolve_device(device), want_hw)
+    return OpenVinoBackend(path, resolved, want_hw, half)

@@ -11,7 +11,7 @@ from tinydet.infer.backends.export import exported, names_from_meta
 
 
 class OpenVinoBackend:
-    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int]):
+    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
         try:
             import openvino as ov
         except ImportError:
@@ -24,15 +24,18 @@ class OpenVinoBackend:
         self._core = ov.Core()
         self._xml = artifact
         self._compiled: dict[int, object] = {}
+        self._half = half
 
     def _for_batch(self, n: int):
         compiled = self._compiled.get(n)
         if compiled is None:
             model = self._core.read_model(str(self._xml))
             model.reshape({model.inputs[0].any_name: [n, 3, *self.input_hw]})
-            # f32: on CPUs with AMX, OpenVINO would otherwise run in bf16 (boxes off by up to a pixel)
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32",
-                      "INFERENCE_NUM_THREADS": torch.get_num_threads()}  # the same budget as torch
+            # the same thread budget as torch; f32 unless half: on CPUs with AMX, OpenVINO would otherwise run
+            # in bf16 (boxes off by up to a pixel)
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": torch.get_num_threads()}
+            if not self._half:
+                config["INFERENCE_PRECISION_HINT"] = "f32"
             compiled = self._core.compile_model(model, "CPU", config)
             self._compiled[n] = compiled
         return compiled

@@ -35,15 +35,16 @@ def head_info(yolo) -> tuple[dict[int, str], int, bool]:
 
 
 class TorchBackend:
-    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int]):
+    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
         yolo = load_yolo(path)
         yolo.fuse()
         self.names, self.stride, self.end2end = head_info(yolo)
         self.input_hw = round_to_stride(want_hw, self.stride)
         self.device = device
-        self.model = yolo.model.to(device).float().eval()
+        self.dtype = torch.float16 if half else torch.float32
+        self.model = yolo.model.to(device, self.dtype).eval()
 
     @torch.inference_mode()
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        out = self.model(batch.to(self.device, non_blocking=True))
+        out = self.model(batch.to(self.device, self.dtype, non_blocking=True))
         return (out[0] if isinstance(out, (list, tuple)) else out).float()
