@@ -99,7 +99,7 @@ def make_tiles(synth: Path, work: Path, val_tile_images: int = 1) -> Path:
 
 
 def train(tiles_yaml: Path, work: Path, epochs: int, more_epochs: int = 0) -> Path:
-    """yolov8n from scratch on the tiles with ultralytics' public API, torch on THREADS threads; with
+    """yolov8n from scratch on the tiles with ultralytics' public API, torch on TRAIN_THREADS threads; with
     `more_epochs`, a second run continues from the first one's last weights (no warm-up)."""
     import torch
     from ultralytics import YOLO
@@ -114,10 +114,11 @@ def train(tiles_yaml: Path, work: Path, epochs: int, more_epochs: int = 0) -> Pa
             continue
         shutil.rmtree(work / name, ignore_errors=True)
         model = YOLO(start)
-        model.add_callback("on_train_start", lambda trainer: torch.set_num_threads(THREADS))
-        model.train(data=str(tiles_yaml), epochs=n, imgsz=TILE, batch=16, workers=0, device="cpu", seed=0,
-                    deterministic=True, plots=False, project=str(work), name=name, exist_ok=True, verbose=False,
-                    **extra)
+        model.add_callback("on_train_start", lambda trainer: torch.set_num_threads(TRAIN_THREADS))
+        # an absolute project: ultralytics puts a relative one under its own runs folder, outside `work`
+        model.train(data=str(tiles_yaml.resolve()), epochs=n, imgsz=TILE, batch=16, workers=0, device="cpu", seed=0,
+                    deterministic=True, plots=False, project=str(work.resolve()), name=name, exist_ok=True,
+                    verbose=False, **extra)
     return work / runs[-1][0] / "weights" / "best.pt"
 
 
@@ -189,14 +190,16 @@ class Sahi:
 
 
 class Tinydet:
-    def __init__(self, model: Path, conf: float, backend: str, batch: int):
+    def __init__(self, model: Path, conf: float, backend: str, batch: int, merge: str = "greedy-nmm"):
         from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 
         kind, _, half = backend.partition("-")
         precision = {"torch": "", "onnxruntime": "", "openvino": " f32"}[kind] if not half else " bf16"
-        self.label = f"tinydet ({kind}{precision}, batch {batch})"
+        other = "" if merge == "greedy-nmm" else f", {merge}"
+        self.label = f"tinydet ({kind}{precision}, batch {batch}{other})"
+        match = "ios" if merge in ("greedy-nmm", "nmm", "nms") else None
         self.predictor = SlicedPredictor(model, SliceOptions(
-            slice=(TILE, TILE), overlap=OVERLAP, merge="greedy-nmm", match="ios", iou=MATCH_THRESHOLD, conf=conf,
+            slice=(TILE, TILE), overlap=OVERLAP, merge=merge, match=match, iou=MATCH_THRESHOLD, conf=conf,
             batch=batch, backend=kind, device="cpu", half=bool(half),
         ))
         self.forward_seconds = 0.0  # the backend's share of this method's time
@@ -236,7 +239,7 @@ class BareForward:
 # Evaluation
 # ----------------------------------------------------------------------------------------------------------------
 def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends: list[str], batch: int,
-             sahi_backends: list[str]) -> dict:
+             sahi_backends: list[str], extra_merges: list[str] = ()) -> dict:
     import torch
 
     import tinydet  # noqa: F401
@@ -245,8 +248,9 @@ def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends
     gt = coco_ground_truth(synth, images, names)
     torch.set_num_threads(THREADS)  # before the backends are built: ONNX Runtime and OpenVINO take it too
     ours = [Tinydet(model, conf, b, batch) for b in backends]
+    ours += [Tinydet(model, conf, "openvino", batch, merge) for merge in extra_merges]
     methods = [Sahi(model, conf, b) for b in sahi_backends] + ours
-    bare = [BareForward(m) for m in ours if "bf16" not in m.label and "onnx" not in m.label]
+    bare = [BareForward(m) for m in ours if m.label in ("tinydet (torch, batch %d)" % batch, "tinydet (openvino f32, batch %d)" % batch)]
     everything = methods + bare
     for m in methods:  # warm-up: first calls compile, allocate and (SAHI) set up ultralytics' predictor
         m(images[0])
@@ -291,8 +295,8 @@ def report(result: dict, command: str) -> str:
         "",
         f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX) shared with other jobs, torch threads {result['threads']} "
         f"for every method; {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
-        f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise, "
-        "no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
+        f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise "
+        "(rows naming another merge: that merge, threshold 0.5), no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
         "also with the same OpenVINO export, run by ultralytics' own OpenVINO backend, which uses bf16 on this "
         "CPU and its own thread count). mAP by pycocotools (maxDets 10000). Methods run in rotating order on each "
         "image, so that they see the same load.",
@@ -331,15 +335,16 @@ def write_section(markdown: Path, text: str) -> None:
 
 
 THREADS = 1
+TRAIN_THREADS = 1
 
 
 def main() -> None:
-    global THREADS
+    global THREADS, TRAIN_THREADS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default=".bench/sliced", help="working folder (data, tiles, model, results)")
     parser.add_argument("--train-images", type=int, default=3)
     parser.add_argument("--val-images", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--more-epochs", type=int, default=0, help="continue training for this many epochs")
     parser.add_argument("--model", default=None, help="use this checkpoint instead of training one")
     parser.add_argument("--conf", type=float, default=0.05)
@@ -348,22 +353,27 @@ def main() -> None:
                         help="tinydet backends (openvino-half: OpenVINO in the CPU's native bf16)")
     parser.add_argument("--sahi-backends", nargs="+", default=["torch", "openvino"],
                         help="SAHI with the checkpoint (torch) and with its OpenVINO export run by ultralytics")
+    parser.add_argument("--extra-merges", nargs="*", default=["nms", "wbf"],
+                        help="also tinydet (openvino f32) with these merges (IoS for nms), for accuracy")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every method")
+    parser.add_argument("--train-threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--write", default=None, help="replace the section in this BENCHMARKS.md")
     parser.add_argument("--prepare-only", action="store_true", help="stop after data and training")
     args = parser.parse_args()
-    THREADS = args.threads
+    THREADS, TRAIN_THREADS = args.threads, args.train_threads
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     synth = make_data(work, args.train_images, args.val_images)
     print(f"data ready ({time.perf_counter() - t0:.0f}s)", flush=True)
     model = Path(args.model) if args.model else train(make_tiles(synth, work), work, args.epochs, args.more_epochs)
+    if not model.is_file():
+        raise SystemExit(f"no checkpoint at {model}")
     print(f"model ready: {model} ({time.perf_counter() - t0:.0f}s)", flush=True)
     if args.prepare_only:
         return
     images = sorted((synth / "images" / "val").glob("*.jpg"))
-    result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends)
+    result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends, args.extra_merges)
     result["total_seconds"] = time.perf_counter() - t0
     (work / "result.json").write_text(json.dumps(result, indent=1))
     command = "PYTHONPATH=. python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])

@@ -143,6 +143,8 @@ class SlicedPredictor:
         self.names: dict[int, str] = dict(self.backend.names)
         self.input_hw = round_to_stride(options.input_hw, int(self.backend.stride))
         self.timing = Timing()
+        self._band_key: tuple[int, int] | None = None  # the rows of the image read last (large readers)
+        self._band_pixels: np.ndarray | None = None
         self._canvas = np.full((options.batch, *self.input_hw, 3), PAD_VALUE, np.uint8)  # RGB, HWC
         self._input = torch.empty(options.batch, 3, *self.input_hw)
 
@@ -154,16 +156,17 @@ class SlicedPredictor:
             reader = open_image(image, self.options.max_pixels)
         else:
             reader = from_array(image)
-        self.timing = Timing(read=time.perf_counter() - start)
+        read = time.perf_counter() - start
         try:
-            return self.predict_reader(reader, _keep_timing=True)
+            found = self.predict_reader(reader)
         finally:
             reader.close()
+        self.timing.read += read
+        return found
 
-    def predict_reader(self, reader, _keep_timing: bool = False) -> Detections:
+    def predict_reader(self, reader) -> Detections:
         """Detections of an open image reader (tinydet.infer.images)."""
-        if not _keep_timing:
-            self.timing = Timing()
+        self.timing = Timing()
         self._band_key = None
         parts = [self._run(batch, reader) for batch in self._batches(reader)]
         self._band_key = self._band_pixels = None
