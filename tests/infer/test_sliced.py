@@ -134,3 +134,31 @@ def test_missing_model_is_one_clear_error(tmp_path):
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TinydetError, match="broken.pt: cannot load"):
         SlicedPredictor(tmp_path / "broken.pt", SliceOptions())
+
+
+@settings(max_examples=100, deadline=None)
+@given(x=st.integers(0, 20000), y=st.integers(0, 20000), w=st.integers(16, 1024), h=st.integers(16, 1024),
+       scale=st.sampled_from([1.0, 0.5, 2.0, 0.37]), seed=st.integers(0, 1000))
+def test_tile_to_image_then_back_is_identity(x, y, w, h, scale, seed):
+    """Decoding shifts (and rescales) boxes from a tile's input pixels to the image; undoing it gives them back."""
+    import torch
+
+    from tinydet.infer.decode import Placement, decode
+
+    cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+    rng = np.random.default_rng(seed)
+    x1y1 = rng.uniform(0, [cw - 1, ch - 1], (5, 2))
+    x2y2 = x1y1 + rng.uniform(0.5, [cw, ch], (5, 2))
+    boxes = np.minimum(np.concatenate([x1y1, x2y2], 1), [cw, ch, cw, ch])
+    raw = torch.zeros(1, 5, 5)
+    raw[0, :4] = torch.tensor(np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1).T)
+    raw[0, 4] = torch.linspace(0.5, 0.9, 5)
+    placement = Placement(torch.tensor([[x, y]], dtype=torch.float64), torch.tensor([[w, h]], dtype=torch.float64),
+                          torch.tensor([[cw, ch]], dtype=torch.float64))
+    found = decode(raw, placement, nc=1, conf=0.1, end2end=False, iou=1.0)
+    order = np.argsort(-found.scores.numpy())
+    image_boxes = found.boxes.numpy().astype(np.float64)[order]
+    back = (image_boxes - [x, y, x, y]) * [cw / w, ch / h, cw / w, ch / h]
+    expected = np.clip(raw[0, :4].T.numpy().astype(np.float64), 0, None)
+    expected = np.concatenate([expected[:, :2] - expected[:, 2:] / 2, expected[:, :2] + expected[:, 2:] / 2], 1)[::-1]
+    np.testing.assert_allclose(back, np.minimum(np.maximum(expected, 0), [cw, ch, cw, ch]), atol=5e-3 * max(1, scale))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
     names, stride, end2end = head_info(load_yolo(checkpoint))
     input_hw = round_to_stride(want_hw, stride)
     final = root / f"{fmt}-{input_hw[0]}x{input_hw[1]}"
+    print(f"tinydet: exporting {checkpoint.name} to {fmt} for {input_hw[1]}x{input_hw[0]} inputs, once "
+          f"(cached in {final})", file=sys.stderr)
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{fmt}-", dir=root))
     try:
