@@ -51,6 +51,22 @@ def best_time(fn, repeats: int) -> tuple[float, float, object]:
     return wall, cpu, out
 
 
+def merge_table(boxes: int = 100_000, repeats: int = 3) -> list[tuple[str, float, float, int]]:
+    """(method, best wall s, best CPU s, boxes kept) of every merge and of torchvision's batched_nms."""
+    from torchvision.ops import batched_nms
+
+    from tinydet.ops.merge import METHODS, merge
+
+    b, s, c = sliced_like_boxes(boxes)
+    rows = []
+    for method in METHODS:
+        wall, cpu, out = best_time(lambda: merge(method, b, s, c, 0.5), repeats)
+        rows.append((method, wall, cpu, len(out.index)))
+    wall, cpu, keep = best_time(lambda: batched_nms(b, s, c, 0.5), repeats)
+    rows.append(("torchvision batched_nms", wall, cpu, len(keep)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--boxes", type=int, default=100_000)

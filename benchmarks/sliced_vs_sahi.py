@@ -321,6 +321,12 @@ def report(result: dict, command: str) -> str:
         if bare:
             text += f", +{100 * (r['seconds'] / bare['seconds'] - 1):.1f}% over a separate bare-forward run"
         lines.append(text)
+    if result.get("merges"):
+        lines += ["", f"Merging alone, {result['merge_boxes']:,} boxes shaped like sliced output (4 classes, objects "
+                  "seen by 1-3 tiles, clutter), one torch thread, best of 3 (`PYTHONPATH=. python "
+                  "benchmarks/merge_speed.py` prints the same table):", "",
+                  "| merge | wall s | CPU s | boxes out |", "|---|---:|---:|---:|"]
+        lines += [f"| {m} | {wall:.3f} | {cpu:.3f} | {kept} |" for m, wall, cpu, kept in result["merges"]]
     return "\n".join(lines) + "\n"
 
 
@@ -374,6 +380,14 @@ def main() -> None:
         return
     images = sorted((synth / "images" / "val").glob("*.jpg"))
     result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends, args.extra_merges)
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from merge_speed import merge_table
+
+    torch.set_num_threads(1)
+    result["merge_boxes"] = 100_000
+    result["merges"] = merge_table(result["merge_boxes"])
     result["total_seconds"] = time.perf_counter() - t0
     (work / "result.json").write_text(json.dumps(result, indent=1))
     command = "PYTHONPATH=. python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])

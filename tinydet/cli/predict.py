@@ -15,6 +15,10 @@ examples:
 """
 
 
+# Ends the helps that state their own default, so that the formatter adds no "(default: None)".
+_OWN = "%(default).0s"
+
+
 def register(sub, formatter) -> None:
     from tinydet.infer.backends import BACKENDS
     from tinydet.ops.merge import METHODS
@@ -22,39 +26,40 @@ def register(sub, formatter) -> None:
     p = sub.add_parser("predict", help="predict boxes on images or videos, whole or sliced", description=DESCRIPTION,
                        formatter_class=formatter)
     p.add_argument("source", help="image or video file, folder or glob pattern (quote it)")
-    p.add_argument("--model", required=True, help="checkpoint (.pt)")
+    p.add_argument("--model", required=True, help="checkpoint (.pt)" + _OWN)
     p.add_argument("--slice", default=None, metavar="W[xH]|auto",
                    help="tile size in pixels; 'auto' takes it from the dataset analysis of --data; "
-                   "not given: predict whole images")
-    p.add_argument("--overlap", type=float, default=None, help="overlap between neighbouring tiles, 0-1 (default 0.2, or the analysis' with --slice auto)")
+                   "not given: predict whole images" + _OWN)
+    p.add_argument("--overlap", type=float, default=None,
+                   help="overlap between neighbouring tiles, 0-1 (default: 0.2, or the analysis' with --slice auto)" + _OWN)
     p.add_argument("--full-image", action="store_true", help="also predict the whole image and merge it with the tiles")
-    p.add_argument("--data", default=None, help="dataset (data.yaml) for --slice auto")
+    p.add_argument("--data", default=None, help="dataset (data.yaml) for --slice auto" + _OWN)
     p.add_argument("--merge", default="greedy-nmm", choices=list(METHODS), help="how boxes of different tiles are merged")
     p.add_argument("--match", default=None, choices=["iou", "ios", "diou"],
-                   help="similarity the merge matches boxes by (default: ios for nmm/greedy-nmm, iou otherwise)")
+                   help="similarity the merge matches boxes by (default: ios for nmm/greedy-nmm, iou otherwise)" + _OWN)
     p.add_argument("--agnostic", action="store_true", help="merge boxes of different classes too")
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold")
     p.add_argument("--iou", type=float, default=None,
-                   help="merge threshold when slicing (default 0.5); NMS IoU when predicting whole images (default 0.7)")
+                   help="merge threshold when slicing (default: 0.5); NMS IoU for whole images (default: 0.7)" + _OWN)
     p.add_argument("--tile-iou", type=float, default=0.7, help="NMS IoU inside each tile when slicing")
     p.add_argument("--imgsz", type=int, default=None,
-                   help="network input size; default: tiles at their own size, whole images at 640")
+                   help="network input size (default: tiles at their own size, whole images at 640)" + _OWN)
     p.add_argument("--max-det", type=int, default=300, help="boxes kept per tile (per image when not slicing)")
     p.add_argument("--batch", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--backend", default="torch", choices=list(BACKENDS),
                    help="onnxruntime/openvino export the checkpoint once (cached next to it)")
-    p.add_argument("--device", default=None, help="cpu, 0, cuda:0, mps (default: first GPU if any, else cpu)")
+    p.add_argument("--device", default=None, help="cpu, 0, cuda:0, mps (default: first GPU if any, else cpu)" + _OWN)
     p.add_argument("--half", action="store_true",
                    help="reduced precision: fp16 for torch on CUDA, bf16/f16 for openvino (faster, boxes may move slightly)")
     p.add_argument("--max-pixels", type=int, default=None,
-                   help="largest image (in pixels) decoded whole; TIFFs are read by region (default 1e9)")
+                   help="largest image (pixels) decoded whole; TIFFs are read by region (default: 1e9)" + _OWN)
     p.add_argument("--out", default="runs/predict", help="output folder")
     p.add_argument("--save-txt", action="store_true", help="labels/<image>.txt: class cx cy w h conf (normalised)")
     p.add_argument("--save-json", action="store_true",
                    help="predictions.json, COCO results (image_id = file name, category_id = class index, "
                    "unless --coco-gt)")
     p.add_argument("--coco-gt", default=None, metavar="FILE",
-                   help="COCO ground truth whose image and category ids predictions.json should use")
+                   help="COCO ground truth whose image and category ids predictions.json should use" + _OWN)
     p.add_argument("--save-img", action="store_true", help="images (and videos) with boxes drawn")
     p.set_defaults(run=run)
 
