@@ -4,7 +4,6 @@ trained for one epoch (slow): val, report and compare evaluating best.pt and cac
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -40,10 +39,7 @@ def test_validate_rejects_a_predictor_that_returns_something_else(tiny_data):
         validate(None, tiny_data, predictor=lambda path: [])
 
 
-def test_sliced_flags(tiny_data, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tinydet.infer.sliced", None)  # as in a branch without sliced inference
-    assert main(["val", "--model", "m.pt", "--data", str(tiny_data), "--slice", "256"]) == 2
-    assert "sliced validation needs tinydet.infer.sliced" in capsys.readouterr().err
+def test_sliced_flags(tiny_data, capsys):
     assert main(["val", "--model", "m.pt", "--data", str(tiny_data), "--overlap", "0.3"]) == 2
     assert "--overlap and --merge apply to sliced validation" in capsys.readouterr().err
 
@@ -83,3 +79,26 @@ def test_report_evaluates_best_pt_once_then_uses_the_cache(trained_run, tmp_path
     assert (tmp_path / "r.html").stat().st_size > 10_000
     assert main(["compare", str(trained_run)]) == 0
     assert f"{first.params / 1e6:.3f}M" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_sliced_val_matches_whole_image_val_when_one_tile_covers_the_image(trained_run, tiny_data, labels_by_file,
+                                                                          tmp_path):
+    """A 128 px tile on 128 px images is one tile per image: sliced val must predict exactly like whole-image val."""
+    from tinydet.eval.validate import full_image_predictor, sliced_predictor
+
+    model = str(trained_run / "weights" / "best.pt")
+    whole = full_image_predictor(model, ValOptions(imgsz=128))
+    sliced = sliced_predictor(model, (128, 128), 0.2, "nms", ValOptions(), imgsz=128)
+    images = sorted(labels_by_file)
+    for image in images:
+        a, b = whole(image), sliced(image)
+        assert len(a) > 0 and len(a) == len(b), image
+        np.testing.assert_allclose(b.xyxy, a.xyxy, atol=1e-3)
+        np.testing.assert_allclose(b.confidence, a.confidence, atol=1e-5)
+        np.testing.assert_array_equal(b.class_id, a.class_id)
+    assert validate(model, tiny_data, predictor=sliced).n_images == len(images)
+    out = tmp_path / "s.json"
+    assert main(["val", "--model", model, "--data", str(tiny_data), "--slice", "64", "--overlap", "0.25",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["metrics"]["AP"] >= 0

@@ -16,7 +16,8 @@ def register(sub, formatter) -> None:
     p.add_argument("--model", required=True, help="checkpoint (.pt)")
     p.add_argument("--data", required=True, help="data.yaml of a YOLO dataset")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, default=None, metavar="PX",
+                   help="network input size (default: 640 for whole images; each tile's own size with --slice)")
     p.add_argument("--conf", type=float, default=0.001, help="confidence threshold (keep low for mAP)")
     p.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
     p.add_argument("--max-det", type=int, default=300, help="boxes the model keeps per image (prediction)")
@@ -35,7 +36,7 @@ def run(args) -> int:
     from tinydet.eval.io import write_result_json
     from tinydet.eval.validate import ValOptions, sliced_predictor, validate
 
-    options = ValOptions(split=args.split, imgsz=args.imgsz, conf=args.conf, iou=args.iou, max_det=args.max_det,
+    options = ValOptions(split=args.split, imgsz=args.imgsz or 640, conf=args.conf, iou=args.iou, max_det=args.max_det,
                          device=args.device, eval=eval_options(args))
     predictor = None
     if args.slice:
@@ -44,12 +45,13 @@ def run(args) -> int:
         overlap = 0.2 if args.overlap is None else args.overlap
         if not 0 <= overlap < 1:
             raise TinydetError(f"--overlap must be in [0, 1), got {overlap}")
-        predictor = sliced_predictor(args.model, parse_size(args.slice), overlap, args.merge, options)
+        predictor = sliced_predictor(args.model, parse_size(args.slice), overlap, args.merge, options,
+                                     imgsz=args.imgsz)
     elif args.overlap is not None or args.merge is not None:
         raise TinydetError("--overlap and --merge apply to sliced validation: add --slice W[xH]")
     result = validate(args.model, args.data, options, predictor=predictor, progress=True)
     print(format_result(result))
     if args.json:
-        write_result_json(args.json, result, model=args.model, data=args.data, split=args.split, imgsz=args.imgsz,
+        write_result_json(args.json, result, model=args.model, data=args.data, split=args.split, imgsz=options.imgsz if not args.slice else args.imgsz,
                           slice=args.slice or "")
     return 0

@@ -60,23 +60,19 @@ def full_image_predictor(model, options: ValOptions) -> Predictor:
 
 
 def sliced_predictor(model: str | Path, slice_wh: tuple[int, int], overlap: float, merge: str | None,
-                     options: ValOptions) -> Predictor:
-    """A predictor that slices each image into `slice_wh` tiles (tinydet.infer.sliced)."""
-    try:
-        from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-    except ModuleNotFoundError as e:
-        if e.name in ("tinydet.infer.sliced", "tinydet.infer"):
-            raise TinydetError("sliced validation needs tinydet.infer.sliced (sliced inference), which this "
-                               "installation does not have; validate whole images (drop --slice)") from None
-        raise
-    kwargs = dict(slice_width=slice_wh[0], slice_height=slice_wh[1], overlap=overlap, imgsz=options.imgsz,
-                  conf=options.conf, iou=options.iou, max_det=options.max_det, device=options.device)
+                     options: ValOptions, imgsz: int | None = None) -> Predictor:
+    """A predictor that slices each image into `slice_wh` (width, height) px tiles (tinydet.infer.sliced).
+
+    imgsz: network input of a tile (None: each tile at its own size); conf, iou (NMS inside a tile), max_det
+    and device come from `options`.
+    """
+    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
+
+    kwargs = dict(slice=tuple(slice_wh), overlap=overlap, imgsz=imgsz, conf=options.conf,
+                  tile_iou=options.iou, max_det=options.max_det, device=options.device)
     if merge is not None:
         kwargs["merge"] = merge
-    try:
-        slice_options = SliceOptions(**kwargs)
-    except TypeError as e:
-        raise TinydetError(f"tinydet.infer.sliced.SliceOptions does not take the options val passes ({e})") from None
+    slice_options = SliceOptions(**kwargs)
     return SlicedPredictor(model, slice_options)
 
 

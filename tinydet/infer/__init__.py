@@ -1,1 +1,4 @@
-"""Inference: full-image and sliced predictors that return `Detections`."""
+"""Inference: full-image and sliced predictors that return `Detections`.
+
+`from tinydet.infer.sliced import SlicedPredictor, SliceOptions` is the entry point (see docs/inference.md).
+"""

@@ -1,0 +1,51 @@
+"""`--slice auto`: the tile size and overlap recommended by the dataset analysis.
+
+The contract with tinydet.data: `tinydet.data.load_dataset(path)` gives a dataset and
+`tinydet.data.analysis.analyze(dataset, imgsz)` a result whose `.recommendations` has `.slice` (an int, a
+(width, height) pair, a 'WxH' string, or None when the objects are large enough not to slice) and `.overlap`.
+Both are imported only when asked for, so a build without the analysis still predicts with explicit sizes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from tinydet.errors import TinydetError
+
+
+def auto_slice(data: str | Path, imgsz: int) -> tuple[tuple[int, int] | None, float]:
+    """(slice (width, height) or None for no slicing, overlap) recommended for the dataset at `data`."""
+    try:
+        data_module = importlib.import_module("tinydet.data")
+        analysis = importlib.import_module("tinydet.data.analysis")
+        load_dataset = data_module.load_dataset
+    except (ImportError, AttributeError):
+        raise TinydetError(
+            "--slice auto needs tinydet's dataset analysis (tinydet.data.analysis and tinydet.data.load_dataset), "
+            "which this build does not include; pass an explicit size such as --slice 640"
+        ) from None
+    result = analysis.analyze(load_dataset(data), imgsz)
+    recommendations = result.recommendations
+    return parse_slice(recommendations.slice), float(recommendations.overlap)
+
+
+def parse_slice(value) -> tuple[int, int] | None:
+    """640 -> (640, 640); (640, 480), [640, 480] or '640x480' -> (640, 480); None -> None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.lower().replace(" ", "").split("x")
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            raise TinydetError(f"slice must look like 640 or 640x480, got '{value}'") from None
+    elif isinstance(value, (int, float)):
+        numbers = [int(value)]
+    else:
+        numbers = [int(v) for v in value]
+    if len(numbers) == 1:
+        numbers = numbers * 2
+    if len(numbers) != 2 or min(numbers) < 1:
+        raise TinydetError(f"slice must look like 640 or 640x480, got '{value}'")
+    return numbers[0], numbers[1]

@@ -1,0 +1,35 @@
+"""The ONNX Runtime backend (CPU, or CUDA when asked for and available)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tinydet.errors import TinydetError
+from tinydet.infer.backends.export import exported, names_from_meta
+
+
+class OnnxRuntimeBackend:
+    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int]):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise TinydetError("--backend onnxruntime needs the onnxruntime package (pip install 'tinydet[export]')") from None
+        artifact, meta = exported(path, "onnx", want_hw)
+        self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
+        self.input_hw = tuple(meta["input_hw"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # the same budget as torch
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise TinydetError("this onnxruntime has no CUDA support; use --device cpu or --backend torch")
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+        self.session = ort.InferenceSession(str(artifact), options, providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        (out, *_) = self.session.run(None, {self.input_name: batch.cpu().contiguous().numpy()})
+        return torch.from_numpy(out)
