@@ -53,12 +53,14 @@ def centre_mask(box: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def assert_labels_on_pixels(img: np.ndarray, boxes: np.ndarray, classes: np.ndarray, min_pixels: int = 1,
-                            erased: int | None = None, tol: float = 0.0) -> None:
-    """Each box and the pixels of its object agree, both ways:
+                            erased: int | None = None, tol: float = 0.0, strays: str = "all") -> None:
+    """Boxes and the pixels of their objects agree, both ways:
 
-    - the pixels whose centre lies inside the box (shrunk by `tol` px) have the colour of its class, or the grey
+    - the pixels whose centre lies inside a box (shrunk by `tol` px) have the colour of its class, or the grey
       value `erased` when erasing may have painted over part of the object; there are at least `min_pixels`;
-    - every pixel of that colour lies inside the box (grown by `tol` px).
+    - strays="all": every pixel of a class's colour lies inside some box of that class (grown by `tol` px);
+      strays="ring": no pixel within 1 px outside a box (beyond `tol`) has its class's colour (for pipelines
+      that may leave unlabelled pieces of objects elsewhere, such as crops).
 
     `tol` = 0 is exact after one nearest-exact resize, up to pixel centres that lie exactly on an edge (OpenCV's
     fixed-point arithmetic may put those on either side: `TIE` px); each further resize adds up to half a pixel
@@ -66,16 +68,25 @@ def assert_labels_on_pixels(img: np.ndarray, boxes: np.ndarray, classes: np.ndar
     """
     h, w = img.shape[:2]
     tol = tol + TIE
-    for box, c in zip(np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(classes).reshape(-1)):
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    classes = np.asarray(classes).reshape(-1).astype(int)
+    for box, c in zip(boxes, classes):
         inside = centre_mask(box + [tol, tol, -tol, -tol], h, w)
         assert inside.sum() >= min_pixels, f"box {box.tolist()} covers {inside.sum()} pixels"
-        wrong = (img[inside] != colour(int(c))).any(-1)
+        wrong = (img[inside] != colour(c)).any(-1)
         if erased is not None:
             wrong &= (img[inside] != erased).any(-1)
-        assert not wrong.any(), f"box {box.tolist()} of class {int(c)}: {wrong.sum()} of {inside.sum()} pixels differ"
-        own = (img == colour(int(c))).all(-1)
-        stray = own & ~centre_mask(box + [-tol, -tol, tol, tol], h, w)
-        assert not stray.any(), f"box {box.tolist()} of class {int(c)}: {stray.sum()} of its pixels lie outside it"
+        assert not wrong.any(), f"box {box.tolist()} of class {c}: {wrong.sum()} of {inside.sum()} pixels differ"
+        if strays == "ring":
+            ring = centre_mask(box + [-tol - 1, -tol - 1, tol + 1, tol + 1], h, w) & ~centre_mask(box + [-tol, -tol, tol, tol], h, w)
+            touching = (img[ring] == colour(c)).all(-1)
+            assert not touching.any(), f"box {box.tolist()} of class {c}: its object reaches {touching.sum()} px beyond it"
+    for c in np.unique(classes) if strays == "all" else []:
+        allowed = np.zeros((h, w), bool)
+        for box in boxes[classes == c]:
+            allowed |= centre_mask(box + [-tol, -tol, tol, tol], h, w)
+        stray = (img == colour(c)).all(-1) & ~allowed
+        assert not stray.any(), f"class {c}: {stray.sum()} pixels of its colour lie outside its boxes"
 
 
 def object_pixels(img: np.ndarray, i: int) -> int:
