@@ -17,6 +17,7 @@ COMMANDS = (
     "slice",
     "models",
     "train",
+    "augment_preview",
     "val",
     "predict",
     "eval",

@@ -24,7 +24,41 @@ RECIPE_FLAGS = (
     ("--copy-paste-max", "copy_paste_max", int, "at most this many pasted objects per image (default 10)"),
     ("--copy-paste-max-size", "copy_paste_max_size", float, "paste only objects with sqrt(area) <= this (px, default 32)"),
     ("--fitness", "fitness", str, "metric that picks best.pt: ultralytics (default) or a tinydet metric, e.g. APs"),
+    # the toolbox (docs/toolbox.md)
+    ("--ssd-expand", "ssd_expand", float, "probability of SSD zoom-out: mean-colour canvas up to --ssd-expand-max "
+     "times larger, resized back"),
+    ("--ssd-expand-max", "ssd_expand_max", float, "largest SSD expand ratio (default 4)"),
+    ("--ssd-crop", "ssd_crop", float, "probability of SSD's minimum-IoU random crop, resized back to the long side"),
+    ("--ssd-crop-min-scale", "ssd_crop_min_scale", float, "smallest crop side as a fraction of the image's (default 0.3)"),
+    ("--scale-jitter", "scale_jitter", float, "probability of rescaling by s ~ U(--scale-jitter-min, --scale-jitter-max)"),
+    ("--scale-jitter-min", "scale_jitter_min", float, "lower end of the scale range (default 0.5)"),
+    ("--scale-jitter-max", "scale_jitter_max", float, "upper end of the scale range (default 1.5)"),
+    ("--min-object-size", "min_object_size", float, "px, sqrt(w*h): SSD expand and scale jitter never shrink an "
+     "object below it (default 8; 0 = no limit)"),
+    ("--erase", "erase", float, "probability of random erasing; objects left less than --erase-min-visible lose "
+     "their label"),
+    ("--erase-holes", "erase_holes", int, "rectangles erased per image (default 1)"),
+    ("--erase-max-area", "erase_max_area", float, "largest hole as a fraction of the image area (default 0.2)"),
+    ("--erase-min-visible", "erase_min_visible", float, "visible fraction below which an erased object loses its "
+     "label (default 0.5)"),
+    ("--erase-fill", "erase_fill", str, "noise | grey (default noise)"),
+    ("--albumentations", "albumentations", str, "YAML file with a list of albumentations transforms, handed to "
+     "ultralytics' augmentations argument (needs albumentations installed)"),
+    ("--repeat-factor-t", "repeat_factor_t", float, "repeat-factor sampling threshold t (LVIS): images with rare "
+     "classes repeated max(1, sqrt(t/f)) times (default 0 = off)"),
+    ("--class-weight-power", "class_weight_power", float, "ultralytics' cls_pw: classification loss weights "
+     "(1/n_c)^P, normalised to mean 1 (default 0 = off)"),
 )
+
+
+def add_recipe_flags(parser, title: str):
+    """The recipe flags (RECIPE_FLAGS and --random-interp) as an argument group of `parser`; returns the group."""
+    group = parser.add_argument_group(title)
+    for flag, dest, kind, text in RECIPE_FLAGS:
+        group.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    group.add_argument("--random-interp", dest="random_interp", action="store_true", default=None,
+                       help="resize training images with a random interpolation method")
+    return group
 
 
 def register(sub, formatter) -> None:
@@ -37,8 +71,8 @@ def register(sub, formatter) -> None:
         "Recipe options come from --recipe-file (YAML: these options by name, plus an 'ultralytics:' mapping),\n"
         "then from the flags below, which win. Any ultralytics argument passes through with --set KEY=VALUE:\n"
         "e.g. cos_lr=true warmup_epochs=3 (cosine LR with warmup), nbs=64 (gradient accumulation to a nominal\n"
-        "batch), multi_scale=0.5 (multi-scale training range), mixup=0.1 (ultralytics' same-size mixup),\n"
-        "cls_pw=1.0 (inverse-frequency class weights). EMA of the weights is always on in ultralytics.",
+        "batch), multi_scale=0.5 (multi-scale training range), mixup=0.1 (ultralytics' same-size mixup).\n"
+        "EMA of the weights is always on in ultralytics. The toolbox options are explained in docs/toolbox.md.",
         formatter_class=formatter,
     )
     p.add_argument("--data", help="dataset: YOLO data.yaml, COCO .json, or a VOC/VisDrone folder (non-YOLO data "
@@ -56,11 +90,7 @@ def register(sub, formatter) -> None:
     p.add_argument("--skip-bad", action="store_true",
                    help="warn about bad labels/images and train on a cleaned copy (RUN/data) instead of stopping")
     p.add_argument("--recipe-file", default=None, help="YAML recipe (e.g. the best trial written by `tinydet tune`)")
-    group = p.add_argument_group("recipe options (default: plain ultralytics training)")
-    for flag, dest, kind, text in RECIPE_FLAGS:
-        group.add_argument(flag, dest=dest, type=kind, default=None, help=text)
-    group.add_argument("--random-interp", dest="random_interp", action="store_true", default=None,
-                       help="resize training images with a random interpolation method")
+    group = add_recipe_flags(p, "recipe options (default: plain ultralytics training)")
     group.add_argument("--no-sync-bn", dest="sync_bn", action="store_false", default=None,
                        help="keep plain BatchNorm under multi-GPU DDP (default: SyncBatchNorm)")
     p.add_argument(

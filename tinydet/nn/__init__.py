@@ -17,7 +17,7 @@ def register(cls: type) -> type:
     return cls
 
 
-MODULE_FILES = ("cbam", "c2f_cbam", "c3k2_cbam", "fusion", "asff", "spd")
+MODULE_FILES = ("cbam", "c2f_cbam", "c3k2_cbam", "fusion", "asff", "spd", "dcn")
 
 
 def load_modules() -> None:

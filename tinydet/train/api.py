@@ -6,7 +6,7 @@ A run folder holds what ultralytics writes (weights/best.pt, weights/last.pt, re
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -89,6 +89,11 @@ def check_override_keys(overrides: dict[str, Any]) -> None:
 def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[str, Any]:
     overrides = {**opts.recipe.ultralytics, **opts.overrides}
     check_override_keys(overrides)
+    recipe = opts.recipe
+    if recipe.class_weight_power > 0:
+        if "cls_pw" in overrides:
+            raise TinydetError("give class weights once: --class-weight-power or --set cls_pw, not both")
+        overrides["cls_pw"] = recipe.class_weight_power
     args = dict(
         data=str(data_yaml),
         epochs=opts.epochs,
@@ -106,6 +111,14 @@ def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[st
     if opts.device is not None:
         args["device"] = opts.device
     args.update(overrides)
+    if recipe.albumentations is not None:
+        from tinydet.train.albumentations_yaml import build_transforms
+
+        args["augmentations"] = build_transforms(recipe.albumentations)  # ultralytics' own argument (a list)
+    else:
+        # an empty pipeline: without it ultralytics adds its default albumentations transforms whenever the
+        # package happens to be installed, so the same command would train differently on two machines
+        args["augmentations"] = []
     return args
 
 
@@ -156,6 +169,34 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     return load_data_yaml(write_dataset(dataset, out / "data", "yolo"))
 
 
+def with_inline_albumentations(opts: TrainOptions) -> TrainOptions:
+    """The options with an albumentations pipeline file read into the recipe (checked), so that the run record
+    holds the pipeline itself and a resumed or repeated run does not depend on the file."""
+    spec = opts.recipe.albumentations
+    if not isinstance(spec, str):
+        return opts
+    from tinydet.train.albumentations_yaml import build_transforms, load_spec
+
+    build_transforms(spec)  # every problem shows now, naming the file, not after the data is read
+    return replace(opts, recipe=replace(opts.recipe, albumentations=load_spec(spec)[0]))
+
+
+def sampled_data(opts: TrainOptions, data, out: Path):
+    """The data to train on: `data` itself, or with repeat_factor_t > 0 a copy of its data.yaml whose training
+    split is the repeat-factor list written into `out/repeat_factor` (tinydet/data/sampling.py)."""
+    from tinydet.data.datayaml import load_data_yaml
+
+    t = opts.recipe.repeat_factor_t
+    if t <= 0:
+        return data
+    folder = out / "repeat_factor"
+    if launcher_rank() > 0:  # rank 0 writes the list
+        return load_data_yaml(folder / "data.yaml")
+    from tinydet.data.sampling import repeat_factor_dataset
+
+    return load_data_yaml(repeat_factor_dataset(data.yaml_path, folder, t, opts.seed))
+
+
 def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult:
     """Train `opts.model` on `opts.data` with `opts.recipe`; returns the run folder, checkpoints and metrics.
 
@@ -168,11 +209,13 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
     _check_new_run_dir(out)
     model_path = resolve_model(opts.model)  # cheap checks first: a typo fails before the data is read
     check_override_keys({**opts.recipe.ultralytics, **opts.overrides})
+    opts = with_inline_albumentations(opts)
     data = prepare_data(opts.data, out, opts.skip_bad)
     if opts.recipe.recipe == "pose-aux":
         from tinydet.train.pose_aux_run import train_pose_aux
 
         return train_pose_aux(opts, data, out, callbacks)
+    data = sampled_data(opts, data, out)
     args = _ultralytics_args(opts, data.yaml_path, out)
     out.mkdir(parents=True, exist_ok=True)
     _write_run_record(out, opts, data.yaml_path, model_path)

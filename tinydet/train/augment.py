@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-_ROUND_OFF = 1e-3  # px
+from tinydet.train.geometry import pixel_rect
+
 INTERPOLATIONS = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA, cv2.INTER_LANCZOS4)
 
 
@@ -69,9 +70,7 @@ def small_object_patches(
     h, w = img.shape[:2]
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     for i, ((x1, y1, x2, y2), c) in enumerate(zip(boxes, np.asarray(classes).reshape(-1))):
-        # the pixels the box touches; a tolerance keeps round-off (9.99999 for 10) from adding a pixel row
-        xa, ya = int(np.floor(max(x1, 0) + _ROUND_OFF)), int(np.floor(max(y1, 0) + _ROUND_OFF))
-        xb, yb = int(np.ceil(min(x2, w) - _ROUND_OFF)), int(np.ceil(min(y2, h) - _ROUND_OFF))
+        xa, ya, xb, yb = pixel_rect(boxes[i], w, h)  # the pixels the box touches
         if xb - xa < 1 or yb - ya < 1 or np.sqrt(max(x2 - x1, 0) * max(y2 - y1, 0)) > max_size:
             continue
         kp = None

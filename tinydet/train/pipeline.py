@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tinydet.train import augment
+from tinydet.train import augment, erase, ssd
+from tinydet.train.scale_jitter import scale_jitter
 
 
 @dataclass
@@ -36,15 +37,20 @@ class Sample:
 def augment_sample(sample: Sample, recipe, rng: np.random.Generator, other: Callable[[], Sample]) -> Sample:
     """Apply the recipe's augmentations in order; `other()` loads a random other training sample.
 
-    Order: random interpolation (re-resize from the original), geometry-preserving mixup, small-object
-    copy-paste. Each runs with its probability from the recipe.
+    Order: random interpolation (re-resize from the original), SSD expand, SSD crop, small-object scale jitter,
+    geometry-preserving mixup, small-object copy-paste, random erasing. Each runs with its probability from the
+    recipe; with random_interp the geometric steps resize with a random interpolation method too.
     """
-    if recipe.random_interp and sample.original is not None:
-        original = sample.original()
-        if original is not None and original.shape[:2] != sample.img.shape[:2]:
-            h, w = sample.img.shape[:2]
-            resized = cv2.resize(original, (w, h), interpolation=augment.random_interpolation(rng))
-            sample.img = resized[..., None] if resized.ndim == 2 else resized
+    interp = cv2.INTER_LINEAR
+    if recipe.random_interp:
+        interp = augment.random_interpolation(rng)
+        if sample.original is not None:
+            original = sample.original()
+            if original is not None and original.shape[:2] != sample.img.shape[:2]:
+                h, w = sample.img.shape[:2]
+                resized = cv2.resize(original, (w, h), interpolation=interp)
+                sample.img = resized[..., None] if resized.ndim == 2 else resized
+    sample = _geometric(sample, recipe, rng, interp)
     if recipe.geo_mixup > 0 and rng.random() < recipe.geo_mixup:
         b = other()
         img, boxes, classes, kps = augment.geometric_mixup(sample.img, sample.boxes, sample.classes, b.img, b.boxes,
@@ -58,4 +64,24 @@ def augment_sample(sample: Sample, recipe, rng: np.random.Generator, other: Call
         img, boxes, classes, kps = augment.paste_small_objects(sample.img, sample.boxes, sample.classes, patches, rng,
                                                                max_paste=recipe.copy_paste_max, keypoints=sample.keypoints)
         sample = Sample(img, boxes, classes, kps, sample.original)
+    if recipe.erase > 0 and rng.random() < recipe.erase:
+        img, boxes, classes, kps = erase.random_erase(sample.img, sample.boxes, sample.classes, sample.keypoints, rng,
+                                                      int(recipe.erase_holes), recipe.erase_max_area,
+                                                      recipe.erase_min_visible, recipe.erase_fill)
+        sample = Sample(img, boxes, classes, kps, sample.original)
     return sample
+
+
+def _geometric(sample: Sample, recipe, rng: np.random.Generator, interp: int) -> Sample:
+    """SSD expand, SSD crop and scale jitter (each with its probability), resizing with `interp`."""
+    img, boxes, classes, kps = sample.img, sample.boxes, sample.classes, sample.keypoints
+    if recipe.ssd_expand > 0 and rng.random() < recipe.ssd_expand:
+        img, boxes, kps = ssd.random_expand(img, boxes, kps, rng, recipe.ssd_expand_max, recipe.min_object_size, interp)
+    if recipe.ssd_crop > 0 and rng.random() < recipe.ssd_crop:
+        img, boxes, classes, kps = ssd.random_crop(img, boxes, classes, kps, rng, recipe.ssd_crop_min_scale, interp)
+    if recipe.scale_jitter > 0 and rng.random() < recipe.scale_jitter:
+        img, boxes, kps, _ = scale_jitter(img, boxes, kps, rng, recipe.scale_jitter_min, recipe.scale_jitter_max,
+                                          recipe.min_object_size, interp)
+    if img is sample.img:
+        return sample
+    return Sample(img, boxes, classes, kps, sample.original)

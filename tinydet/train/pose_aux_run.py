@@ -18,7 +18,8 @@ def train_pose_aux(opts, data, out: Path, callbacks=None):
     """Convert labels, train the pose twin with low box/DFL gains, convert back; returns a TrainResult."""
     from tinydet.data.pose import to_pose_dataset
     from tinydet.models.zoo import pose_twin, resolve_model
-    from tinydet.train.api import RUN_FILE, _run_trainer, _ultralytics_args, _write_run_record
+    from tinydet.data.datayaml import load_data_yaml
+    from tinydet.train.api import RUN_FILE, _run_trainer, _ultralytics_args, _write_run_record, sampled_data
 
     if str(opts.model).endswith(".pt"):
         raise TinydetError("the pose-aux recipe starts from a detect config (zoo name or YAML), not a checkpoint")
@@ -26,6 +27,7 @@ def train_pose_aux(opts, data, out: Path, callbacks=None):
     pose_path = resolve_model(pose_twin(opts.model))
     out.mkdir(parents=True, exist_ok=True)
     pose_data = to_pose_dataset(data.yaml_path, out / "pose_data")
+    pose_data = sampled_data(opts, load_data_yaml(pose_data), out).yaml_path  # repeat-factor sampling, if asked
     gains = {"box": opts.recipe.pose_box_gain, "dfl": opts.recipe.pose_dfl_gain}
     pose_opts = replace(opts, overrides={**gains, **opts.overrides})  # an explicit --set box=... still wins
     args = _ultralytics_args(pose_opts, Path(pose_data), out)

@@ -1,7 +1,9 @@
 """Training recipes as data: every tinydet option of a run, validated, saved with the run, loadable from YAML.
 
-Ultralytics' own knobs (cos_lr, warmup_epochs, nbs, multi_scale, mixup, cls_pw, ...) are not repeated here:
-they pass through unchanged (`tinydet train --set key=value`, or an `ultralytics:` block in a recipe file).
+Ultralytics' own knobs (cos_lr, warmup_epochs, nbs, multi_scale, mixup, ...) are not repeated here: they pass
+through unchanged (`tinydet train --set key=value`, or an `ultralytics:` block in a recipe file). Two are
+surfaced as documented options: class_weight_power (ultralytics' cls_pw) and albumentations (its
+`augmentations` argument, which has no command-line form in ultralytics).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import yaml
 
 from tinydet.errors import TinydetError
 
+from tinydet.train.erase import FILLS as ERASE_FILLS
 from tinydet.train.losses import BOX_LOSSES, CLS_LOSS_DEFAULTS
 
 RECIPES = ("default", "pose-aux")
 CLS_LOSSES = tuple(CLS_LOSS_DEFAULTS)
 ASSIGNER_METRICS = ("iou", "nwd")
+PROBABILITIES = ("ssd_expand", "ssd_crop", "scale_jitter", "erase")  # the toolbox's per-image augmentations
 FITNESS_DEFAULT = "ultralytics"  # ultralytics' own: 0.1 mAP50 + 0.9 mAP50-95 (box metrics for pose-aux)
 
 
@@ -42,6 +46,21 @@ class Recipe:
             sqrt(area) is at most this many pixels are copied.
         random_interp: resize with a random interpolation method (nearest, linear, cubic, area, lanczos).
         sync_bn: convert BatchNorm to SyncBatchNorm under multi-GPU DDP.
+    Toolbox augmentations (docs/toolbox.md; each a probability per loaded image, 0 = off):
+        ssd_expand: SSD zoom-out: the image on a mean-colour canvas up to ssd_expand_max times larger, resized back.
+        ssd_crop: SSD minimum-IoU random crop, resized back to the input's long side; ssd_crop_min_scale: the
+            smallest crop side as a fraction of the image side.
+        scale_jitter: rescale by s ~ U(scale_jitter_min, scale_jitter_max), never shrinking an object below
+            min_object_size.
+        min_object_size: px (sqrt(w * h)); ssd_expand and scale_jitter never shrink an object below it, and
+            never shrink an image whose smallest object is already smaller. 0 turns the limit off.
+        erase: random erasing of erase_holes rectangles (area fraction up to erase_max_area each), filled with
+            erase_fill (noise | grey); an object with less than erase_min_visible of its box left loses its label.
+    Data and loss:
+        albumentations: an albumentations pipeline for ultralytics' `augmentations` argument: the path of a YAML
+            list of transforms, or the list itself (see tinydet/train/albumentations_yaml.py).
+        repeat_factor_t: repeat-factor sampling threshold t (Gupta et al. 2019); 0 = off.
+        class_weight_power: ultralytics' cls_pw: classification loss weights (1 / n_c) ** power, mean 1; 0 = off.
     Selection:
         fitness: the validation metric that picks best.pt ('ultralytics', or a tinydet metric such as APs, APvt).
     """
@@ -63,15 +82,33 @@ class Recipe:
     copy_paste_max_size: float = 32.0
     random_interp: bool = False
     sync_bn: bool = True
+    ssd_expand: float = 0.0
+    ssd_expand_max: float = 4.0
+    ssd_crop: float = 0.0
+    ssd_crop_min_scale: float = 0.3
+    scale_jitter: float = 0.0
+    scale_jitter_min: float = 0.5
+    scale_jitter_max: float = 1.5
+    min_object_size: float = 8.0
+    erase: float = 0.0
+    erase_holes: int = 1
+    erase_max_area: float = 0.2
+    erase_min_visible: float = 0.5
+    erase_fill: str = "noise"
+    albumentations: str | list | None = None
+    repeat_factor_t: float = 0.0
+    class_weight_power: float = 0.0
     fitness: str = FITNESS_DEFAULT
     ultralytics: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        choices = {"recipe": RECIPES, "box_loss": BOX_LOSSES, "cls_loss": CLS_LOSSES, "assigner_metric": ASSIGNER_METRICS}
+        choices = {"recipe": RECIPES, "box_loss": BOX_LOSSES, "cls_loss": CLS_LOSSES, "assigner_metric": ASSIGNER_METRICS,
+                   "erase_fill": ERASE_FILLS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise TinydetError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
-        for name in ("geo_mixup", "small_copy_paste", "nwd_ratio"):
+        for name in ("geo_mixup", "small_copy_paste", "nwd_ratio", *PROBABILITIES, "erase_min_visible", "repeat_factor_t",
+                     "class_weight_power"):
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise TinydetError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -82,8 +119,28 @@ class Recipe:
             self.focal_alpha is not None and not 0 <= self.focal_alpha <= 1
         ):
             raise TinydetError("focal_gamma must be >= 0 and focal_alpha in [0, 1]")
+        self._check_toolbox()
         if not isinstance(self.ultralytics, dict):
             raise TinydetError("'ultralytics' must be a mapping of ultralytics train arguments")
+
+    def _check_toolbox(self) -> None:
+        if self.ssd_expand_max < 1:
+            raise TinydetError(f"ssd_expand_max must be at least 1, got {self.ssd_expand_max}")
+        if not 0 < self.ssd_crop_min_scale <= 1:
+            raise TinydetError(f"ssd_crop_min_scale must be in (0, 1], got {self.ssd_crop_min_scale}")
+        if not 0 < self.scale_jitter_min <= 1 <= self.scale_jitter_max:
+            raise TinydetError("scale_jitter_min and scale_jitter_max must satisfy 0 < min <= 1 <= max, got "
+                               f"{self.scale_jitter_min} and {self.scale_jitter_max}")
+        if self.min_object_size < 0:
+            raise TinydetError(f"min_object_size must be >= 0 px, got {self.min_object_size}")
+        if int(self.erase_holes) != self.erase_holes or self.erase_holes < 1:
+            raise TinydetError(f"erase_holes must be a whole number >= 1, got {self.erase_holes}")
+        if not 0 < self.erase_max_area <= 1:
+            raise TinydetError(f"erase_max_area must be in (0, 1], got {self.erase_max_area}")
+        if self.albumentations is not None and not isinstance(self.albumentations, (str, list)):
+            raise TinydetError("albumentations must be the path of a YAML file or a list of transforms")
+        if self.class_weight_power > 0 and "cls_pw" in self.ultralytics:
+            raise TinydetError("give class weights once: class_weight_power or ultralytics' cls_pw, not both")
 
     @property
     def changes_losses(self) -> bool:
@@ -93,7 +150,8 @@ class Recipe:
 
     @property
     def changes_augmentation(self) -> bool:
-        return self.geo_mixup > 0 or self.small_copy_paste > 0 or self.random_interp
+        return self.geo_mixup > 0 or self.small_copy_paste > 0 or self.random_interp or any(
+            getattr(self, name) > 0 for name in PROBABILITIES)
 
     def changed_options(self) -> dict[str, Any]:
         """The options that differ from the defaults (what makes this run a recipe)."""
