@@ -27,6 +27,7 @@ class DemoOptions:
     images: int = 320
     val_images: int = 64
     size: int = 256
+    density: float = 400.0  # objects per megapixel: dense scenes give a small model enough boxes to learn from
     epochs: int = 16
     imgsz: int = 256
     batch: int = 16
@@ -138,9 +139,11 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> list[DemoRow]:
 
     out = Path(opts.out).resolve()
     t0 = time.time()
-    print(f"[demo] synthetic data: {opts.images} train + {opts.val_images} val images of {opts.size}x{opts.size} px")
+    print(f"[demo] synthetic data: {opts.images} train + {opts.val_images} val images of {opts.size}x{opts.size} px, "
+          f"{opts.density:g} objects per megapixel")
     data_yaml = make_synthetic_dataset(out / "data", SynthSpec(images=opts.images, val_images=opts.val_images,
-                                                               seed=opts.seed, size=(opts.size, opts.size)))
+                                                               seed=opts.seed, size=(opts.size, opts.size),
+                                                               objects_per_megapixel=opts.density))
     runs = out / "runs"
     rows = []
     for model in opts.models:

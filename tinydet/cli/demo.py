@@ -19,6 +19,7 @@ def register(sub, formatter) -> None:
     p.add_argument("--out", default=d.out)
     p.add_argument("--images", type=int, default=d.images, help="synthetic training images")
     p.add_argument("--val-images", type=int, default=d.val_images)
+    p.add_argument("--density", type=float, default=d.density, help="objects per megapixel of synthetic image")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--imgsz", type=int, default=d.imgsz)
     p.add_argument("--batch", type=int, default=d.batch)
@@ -32,6 +33,7 @@ def run(args) -> int:
     from tinydet.demo import DemoOptions, run_demo
 
     run_demo(DemoOptions(out=args.out, images=args.images, val_images=args.val_images, size=args.imgsz,
+                         density=args.density,
                          epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
                          models=tuple(args.models), device=args.device))
     return 0

@@ -16,8 +16,9 @@ The offset conv starts at zero (DCNv2's initialisation): offsets 0 and mask 0.5,
 The deformable conv runs in torchvision's kernel (`torchvision.ops.deform_conv2d`). ONNX has DeformConv only
 from opset 19 and ultralytics exports at 18, so while exporting the same arithmetic runs as bilinear
 `grid_sample` plus a matmul (`deform_conv2d_grid_sample`), which every ONNX runtime supports (GridSample, opset
-16). ultralytics' GFLOPs count (thop) sees the offset conv but not the deformable conv itself: add
-2 * c1 * c2 * k^2 * Ho * Wo FLOPs per DeformConv for the real figure.
+16). The same standard ops run under torch function modes (ultralytics' GFLOPs count profiles through one, and
+torchvision's kernel called through it segfaulted now and then), so the GFLOPs count sees the deformable conv's
+sampling and matmul too.
 
 YAML: `[-1, 1, DeformConv, [128, 3, 1]]` (like Conv), `[-1, 3, C2fDCN, [256]]` (like C2f).
 """
@@ -92,7 +93,9 @@ class DeformConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         offset, mask = self.offsets_and_mask(x)
-        if torch.onnx.is_in_onnx_export():
+        if torch.onnx.is_in_onnx_export() or torch._C._is_torch_function_mode_enabled():
+            # standard ops for ONNX, and under function modes (FLOP counters such as ultralytics' thop profile):
+            # torchvision's kernel called through such a mode crashed the process now and then on CPU
             y = deform_conv2d_grid_sample(x, offset, mask, self.conv.weight, self.s, self.p)
         else:
             y = self.conv(x, offset, mask)
