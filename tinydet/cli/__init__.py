@@ -18,6 +18,7 @@ COMMANDS = (
     "models",
     "train",
     "augment_preview",
+    "mine_negatives",
     "val",
     "predict",
     "eval",

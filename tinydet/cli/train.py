@@ -13,6 +13,12 @@ RECIPE_FLAGS = (
     ("--nwd-c", "nwd_c", float, "NWD constant C in pixels (default 12.8, Wang et al. 2021)"),
     ("--nwd-ratio", "nwd_ratio", float, "weight of NWD in the nwd-ciou blend (default 0.5)"),
     ("--assigner-metric", "assigner_metric", str, "iou | nwd: localisation term of the task-aligned assigner"),
+    ("--assigner", "assigner", str, "tal | atss: which anchors learn each box; atss = adaptive training sample "
+     "selection (Zhang et al. 2020), default tal"),
+    ("--atss-topk", "atss_topk", int, "ATSS: candidate anchors per pyramid level and box (default 9)"),
+    ("--tal-alpha", "tal_alpha", float, "task-aligned assigner: exponent of the class score (default 0.5)"),
+    ("--tal-beta", "tal_beta", float, "task-aligned assigner: exponent of the IoU (default 6.0)"),
+    ("--tal-topk", "tal_topk", int, "task-aligned assigner: candidates per box (default 10)"),
     ("--cls-loss", "cls_loss", str, "bce | focal | varifocal | qfl (default bce)"),
     ("--focal-gamma", "focal_gamma", float, "gamma of focal/varifocal/qfl (default: the paper's, 2.0)"),
     ("--focal-alpha", "focal_alpha", float, "alpha of focal (0.25) / varifocal (0.75)"),

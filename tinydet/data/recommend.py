@@ -16,6 +16,7 @@ from tinydet.data.anchors import kmeans_anchors
 from tinydet.data.sizes import coverage, round_up
 
 SMALL_AREA = 32.0**2  # COCO "small"
+CLASS_WEIGHT_POWER = 0.5  # weights sqrt(n_max / n_c): the usual square-root damping of inverse frequency
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class Imbalance:
             an image is repeated max over its classes of r_c times per epoch (LVIS, Gupta et al. 2019).
         class_weights: class name -> sqrt(n_max / n_c), for a class-weighted loss instead.
         empty_classes: names with no instances at all.
+        recipe: the training options that act on it (tinydet.train.recipe.Recipe), when the counts are
+            imbalanced: {'repeat_factor_t': t} (`tinydet train --repeat-factor-t t`); empty when only empty
+            classes triggered the advice.
+        recipe_alternative: the loss-side alternative, {'class_weight_power': 0.5} (ultralytics' cls_pw: weights
+            (1 / n_c) ** 0.5 normalised to mean 1, the sqrt(n_max / n_c) of `class_weights`).
     """
 
     ratio: float
@@ -69,6 +75,8 @@ class Imbalance:
     repeat_factors: dict[str, float]
     class_weights: dict[str, float]
     empty_classes: list[str] = field(default_factory=list)
+    recipe: dict[str, float] = field(default_factory=dict)
+    recipe_alternative: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -284,6 +292,12 @@ def recommend_imbalance(counts: np.ndarray, image_freq: np.ndarray, names: list[
            f"{opts.imbalance_ratio:g}x). Oversample images with rare classes by repeat-factor sampling (r = max(1, "
            f"sqrt(t / f)), f = share of images with the class, t = median share {t:.3f}): {rare or 'none'}; or "
            "weight the classification loss by sqrt(n_max / n)")
+    recipe, alternative = {}, {}
+    if ratio >= opts.imbalance_ratio:
+        recipe = {"repeat_factor_t": max(round(t, 3), 0.001)}
+        alternative = {"class_weight_power": CLASS_WEIGHT_POWER}
+        why += (f". Recipe: --repeat-factor-t {recipe['repeat_factor_t']:g} (repeat_factor_t; computed again on the "
+                f"training split when training), or --class-weight-power {CLASS_WEIGHT_POWER:g} (class_weight_power)")
     if empty:
         why += f". No instances at all of: {', '.join(empty)} (drop them from names, or label some)"
-    return Imbalance(ratio, t, repeat, weights, empty), why
+    return Imbalance(ratio, t, repeat, weights, empty, recipe, alternative), why

@@ -412,31 +412,92 @@ class _NWDAlignedAssigner(_tal.TaskAlignedAssigner):
         return nwd(gt_bboxes, pd_bboxes, constant=self.nwd_c).clamp_(0)
 
 
-def _apply_recipe_to_criterion(criterion, recipe) -> None:
-    """Swap the parts of one v8 detection/pose criterion that the recipe changes."""
+class _ATSSAssigner(torch.nn.Module):
+    """ATSS (tinydet/train/atss.py) with the contract of ultralytics' TaskAlignedAssigner.forward.
+
+    Returns (target_labels [B, A], target_bboxes [B, A, 4] px, target_scores [B, A, C], fg_mask [B, A] bool,
+    target_gt_idx [B, A]) like TAL. target_scores of a positive anchor: the one-hot class times the IoU of the
+    anchor's predicted box with its ground truth (detached), as YOLOv6 and PP-YOLOE do with ATSS: YOLO heads have no
+    centerness branch, so the class score is what ranks boxes for NMS and should follow localisation quality (plain
+    one-hot would teach every positive a score of 1). Extra keyword tensors (the pose assigner's) are ignored.
+    """
+
+    def __init__(self, num_classes: int, stride: list, topk: int = 9):
+        super().__init__()
+        self.num_classes, self.stride, self.topk = num_classes, [float(s) for s in stride], int(topk)
+
+    def level_counts(self, anc_points: torch.Tensor) -> list[int]:
+        """Anchors per level, from where each level's first point (stride/2, stride/2) sits in `anc_points` (px)."""
+        starts = []
+        for s in self.stride:
+            hit = ((anc_points - s / 2).abs() < 1e-3).all(-1).nonzero().flatten()
+            if len(hit) != 1:
+                raise UltralyticsAssumptionError(
+                    f"ATSS: expected one anchor point at ({s / 2}, {s / 2}) px opening the stride-{s:g} level, found "
+                    f"{len(hit)}; ultralytics' make_anchors layout changed (pinned {PINNED_VERSION})")
+            starts.append(int(hit[0]))
+        ends = [*starts[1:], anc_points.shape[0]]
+        if starts[0] != 0 or any(e <= b for b, e in zip(starts, ends)):
+            raise UltralyticsAssumptionError(f"ATSS: anchor levels out of order (starts {starts}, strides {self.stride})")
+        return [e - b for b, e in zip(starts, ends)]
+
+    @torch.no_grad()
+    def forward(self, pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt, **extra):
+        from tinydet.train.atss import atss_assign
+
+        b, a, _ = pd_scores.shape
+        if gt_bboxes.shape[1] == 0:
+            return (torch.full_like(pd_scores[..., 0], self.num_classes), torch.zeros_like(pd_bboxes),
+                    torch.zeros_like(pd_scores), torch.zeros_like(pd_scores[..., 0], dtype=torch.bool),
+                    torch.zeros_like(pd_scores[..., 0]))
+        result = atss_assign(anc_points, self.level_counts(anc_points), self.stride, gt_bboxes, mask_gt, self.topk)
+        fg, idx = result.fg_mask, result.target_gt_idx
+        target_labels = gt_labels.long().squeeze(-1).gather(1, idx).clamp_(0)  # [B, A]
+        target_bboxes = gt_bboxes.gather(1, idx[..., None].expand(-1, -1, 4))  # [B, A, 4]
+        quality = _tal.bbox_iou(pd_bboxes, target_bboxes, xywh=False).squeeze(-1).clamp_(0) * fg
+        target_scores = torch.zeros_like(pd_scores)
+        target_scores.scatter_(2, target_labels[..., None], quality[..., None].to(pd_scores.dtype))
+        return target_labels, target_bboxes, target_scores, fg, idx
+
+
+def _apply_recipe_to_criterion(criterion, recipe, one_to_one: bool = False) -> None:
+    """Swap the parts of one v8 detection/pose criterion that the recipe changes. `one_to_one`: the NMS-free
+    branch of an end-to-end head, which keeps its task-aligned assigner and its own topk (one positive per box)."""
     from tinydet.train.losses import ClassificationLoss
 
     if recipe.box_loss != "ciou":
         device = criterion.proj.device
         criterion.bbox_loss = _RecipeBboxLoss(criterion.reg_max, recipe.box_loss, recipe.nwd_c, recipe.nwd_ratio).to(device)
+    tal = criterion.assigner
+    tal.alpha, tal.beta = float(recipe.tal_alpha), float(recipe.tal_beta)
+    if not one_to_one and tal.topk != recipe.tal_topk:
+        if tal.topk2 == tal.topk:
+            tal.topk2 = int(recipe.tal_topk)
+        tal.topk = int(recipe.tal_topk)
     if recipe.assigner_metric == "nwd":
         old = criterion.assigner
         new = _NWDAlignedAssigner(topk=old.topk, num_classes=old.num_classes, alpha=old.alpha, beta=old.beta,
                                   stride=old.stride, eps=old.eps, topk2=old.topk2)
         new.nwd_c = recipe.nwd_c
         criterion.assigner = new
+    if recipe.assigner == "atss" and not one_to_one:
+        criterion.assigner = _ATSSAssigner(tal.num_classes, tal.stride, recipe.atss_topk)
     if recipe.cls_loss != "bce" or recipe.label_smoothing > 0:
         criterion.bce = ClassificationLoss(recipe.cls_loss, recipe.focal_gamma, recipe.focal_alpha, recipe.label_smoothing)
 
 
 def recipe_criterion(model, recipe):
-    """The model's own ultralytics criterion with the recipe's losses swapped in (YOLO26 end-to-end heads too)."""
+    """The model's own ultralytics criterion with the recipe's losses and assigner swapped in (YOLO26 end-to-end
+    heads too: there the one-to-one branch keeps its task-aligned assigner)."""
     criterion = model.init_criterion()
-    parts = [criterion.one2many, criterion.one2one] if isinstance(criterion, _loss.E2ELoss) else [criterion]
-    for part in parts:
+    if isinstance(criterion, _loss.E2ELoss):
+        parts = [(criterion.one2many, False), (criterion.one2one, True)]
+    else:
+        parts = [(criterion, False)]
+    for part, one_to_one in parts:
         if not isinstance(part, _loss.v8DetectionLoss):
             raise UltralyticsAssumptionError(f"tinydet's loss options do not support {type(part).__name__}")
-        _apply_recipe_to_criterion(part, recipe)
+        _apply_recipe_to_criterion(part, recipe, one_to_one)
     return criterion
 
 

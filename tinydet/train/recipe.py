@@ -22,6 +22,7 @@ from tinydet.train.losses import BOX_LOSSES, CLS_LOSS_DEFAULTS
 RECIPES = ("default", "pose-aux")
 CLS_LOSSES = tuple(CLS_LOSS_DEFAULTS)
 ASSIGNER_METRICS = ("iou", "nwd")
+ASSIGNERS = ("tal", "atss")
 PROBABILITIES = ("ssd_expand", "ssd_crop", "scale_jitter", "erase")  # the toolbox's per-image augmentations
 FITNESS_DEFAULT = "ultralytics"  # ultralytics' own: 0.1 mAP50 + 0.9 mAP50-95 (box metrics for pose-aux)
 
@@ -34,6 +35,12 @@ class Recipe:
         box_loss: ciou | diou | giou | nwd | nwd-ciou (blend: nwd_ratio * NWD + (1 - nwd_ratio) * CIoU).
         nwd_c: NWD's normalising constant C in pixels (Wang et al. 2021 use 12.8 on AI-TOD).
         assigner_metric: iou (CIoU, ultralytics' default) or nwd in the task-aligned assigner's alignment metric.
+        assigner: tal (ultralytics' task-aligned assigner) or atss (Zhang et al. 2020, tinydet/train/atss.py: per
+            level the atss_topk anchors nearest each box centre, IoU threshold mean + std of theirs). YOLO26's
+            one-to-one branch keeps TAL (it needs one positive per object); its one-to-many branch gets ATSS.
+        tal_alpha, tal_beta: exponents of the task-aligned metric score^alpha * IoU^beta (ultralytics: 0.5, 6.0).
+        tal_topk: candidates per box of the task-aligned assigner (ultralytics: 10; YOLO26's one-to-one branch
+            keeps its own 7 / 1).
         cls_loss: bce | focal | varifocal | qfl; focal_gamma / focal_alpha override the paper defaults of each
             (focal 2 / 0.25, varifocal 2 / 0.75, qfl 2), see tinydet/train/losses.py.
         label_smoothing: eps; classification targets become t * (1 - eps) + eps / 2.
@@ -70,6 +77,11 @@ class Recipe:
     nwd_c: float = 12.8
     nwd_ratio: float = 0.5
     assigner_metric: str = "iou"
+    assigner: str = "tal"
+    atss_topk: int = 9
+    tal_alpha: float = 0.5
+    tal_beta: float = 6.0
+    tal_topk: int = 10
     cls_loss: str = "bce"
     focal_gamma: float | None = None
     focal_alpha: float | None = None
@@ -103,6 +115,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         choices = {"recipe": RECIPES, "box_loss": BOX_LOSSES, "cls_loss": CLS_LOSSES, "assigner_metric": ASSIGNER_METRICS,
+                   "assigner": ASSIGNERS,
                    "erase_fill": ERASE_FILLS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -120,8 +133,21 @@ class Recipe:
         ):
             raise TinydetError("focal_gamma must be >= 0 and focal_alpha in [0, 1]")
         self._check_toolbox()
+        self._check_assigner()
         if not isinstance(self.ultralytics, dict):
             raise TinydetError("'ultralytics' must be a mapping of ultralytics train arguments")
+
+    def _check_assigner(self) -> None:
+        for name in ("atss_topk", "tal_topk"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise TinydetError(f"{name} must be a whole number >= 1, got {value}")
+        for name in ("tal_alpha", "tal_beta"):
+            if not 0 <= float(getattr(self, name)) <= 20:
+                raise TinydetError(f"{name} must be in [0, 20], got {getattr(self, name)}")
+        if self.assigner == "atss" and self.assigner_metric != "iou":
+            raise TinydetError("assigner_metric applies to the task-aligned assigner (assigner: tal); "
+                               "ATSS ranks anchors by their IoU with the box")
 
     def _check_toolbox(self) -> None:
         if self.ssd_expand_max < 1:
@@ -145,7 +171,8 @@ class Recipe:
     @property
     def changes_losses(self) -> bool:
         default = Recipe()
-        keys = ("box_loss", "assigner_metric", "cls_loss", "label_smoothing")
+        keys = ("box_loss", "assigner_metric", "assigner", "atss_topk", "tal_alpha", "tal_beta", "tal_topk", "cls_loss",
+                "label_smoothing")
         return any(getattr(self, k) != getattr(default, k) for k in keys)
 
     @property
