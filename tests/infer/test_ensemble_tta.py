@@ -150,7 +150,8 @@ def test_doubling_every_pass_changes_nothing(checkpoint):
     """A real checkpoint (random weights: many overlapping boxes): two copies fuse as one would."""
     image = (np.random.default_rng(5).random((96, 128, 3)) * 255).astype(np.uint8)
     options = SliceOptions(slice=None, imgsz=96, conf=0.3, iou=0.7)
-    copies = [SlicedPredictor(checkpoint, options), SlicedPredictor(checkpoint, options)]
+    model = SlicedPredictor(checkpoint, options)
+    copies = [model, model]  # one loaded model twice: the same passes as two copies, without a second load
     alone = copies[0](image)
     assert len(alone) > 3
     for merge in ("wbf", "nms"):
