@@ -178,3 +178,31 @@ def test_models_with_other_classes_are_refused():
 def test_bad_ensemble_options(kwargs, message):
     with pytest.raises(TinydetError, match=message):
         EnsembleOptions(**kwargs)
+
+
+# -- command line ----------------------------------------------------------------------------------------------
+def test_cli_ensemble_with_tta_and_source_after_models(tmp_path, checkpoint, capsys):
+    import cv2
+
+    from tinydet.cli import main
+
+    cv2.imwrite(str(tmp_path / "a.png"), (np.random.default_rng(0).random((80, 96, 3)) * 255).astype(np.uint8))
+    other = tmp_path / "other.pt"
+    other.write_bytes(checkpoint.read_bytes())
+    code = main(["predict", "--model", str(checkpoint), str(other), str(tmp_path / "a.png"), "--imgsz", "64",
+                 "--conf", "0.5", "--tta", "--tta-scales", "1", "--out", str(tmp_path / "o"), "--save-txt"])
+    assert code == 0, capsys.readouterr().err
+    rows = [line.split() for line in (tmp_path / "o" / "labels" / "a.txt").read_text().splitlines()]
+    assert rows and all(len(r) == 6 and 0 <= float(r[5]) <= 1 for r in rows)
+
+
+@pytest.mark.parametrize("models, message", [
+    (["A", "A", "photos/"], "a model is named twice"),
+    (["A"], "give SOURCE"),
+])
+def test_cli_ensemble_errors_are_one_line(tmp_path, checkpoint, capsys, models, message):
+    from tinydet.cli import main
+
+    code = main(["predict", "--model", *[str(checkpoint) if m == "A" else m for m in models]])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
