@@ -64,7 +64,7 @@ def register(sub, formatter) -> None:
     e.add_argument("--ensemble-iou", type=float, default=0.55, help="match threshold of that fusion")
     e.add_argument("--ensemble-conf", default="avg", choices=["avg", "max"], help="WBF's fused score")
     e.add_argument("--no-vote", action="store_true",
-                   help="keep fused scores as they are (default: times the share of passes that found the box)")
+                   help="keep fused scores as they are (default: times the share of passes that found the box)" + _OWN)
     e.add_argument("--tta", action="store_true", help="test-time augmentation: add mirrored views (and --tta-scales)")
     e.add_argument("--tta-scales", type=float, nargs="+", default=None, metavar="S",
                    help="image scales of the views (default with --tta: 0.83 1 1.25; without --tta: 1)" + _OWN)
