@@ -12,6 +12,8 @@ examples:
   tinydet predict --model best.pt big.tif --slice 640 --overlap 0.2 --save-img
   tinydet predict --model best.pt val/ --slice auto --data data.yaml --full-image --merge wbf
   tinydet predict --model best.pt 'drone/*.jpg' --slice 512x512 --backend openvino --save-txt
+  tinydet predict --model a.pt b.pt photos/ --slice 640 --tta --tta-scales 0.83 1 1.25 --save-json
+  tinydet predict --model best.pt photos/ --slice 640 --save-txt --ray --ray-address 10.0.0.1:6379
 """
 
 
@@ -25,8 +27,9 @@ def register(sub, formatter) -> None:
 
     p = sub.add_parser("predict", help="predict boxes on images or videos, whole or sliced", description=DESCRIPTION,
                        formatter_class=formatter)
-    p.add_argument("source", help="image or video file, folder or glob pattern (quote it)")
-    p.add_argument("--model", required=True, help="checkpoint (.pt)" + _OWN)
+    p.add_argument("source", nargs="?", help="image or video file, folder or glob pattern (quote it)")
+    p.add_argument("--model", required=True, nargs="+", metavar="PT",
+                   help="checkpoint (.pt); several: an ensemble whose boxes are fused per image" + _OWN)
     p.add_argument("--slice", default=None, metavar="W[xH]|auto",
                    help="tile size in pixels; 'auto' takes it from the dataset analysis of --data; "
                    "not given: predict whole images" + _OWN)
@@ -53,6 +56,27 @@ def register(sub, formatter) -> None:
                    help="reduced precision: fp16 for torch on CUDA, bf16/f16 for openvino (faster, boxes may move slightly)")
     p.add_argument("--max-pixels", type=int, default=None,
                    help="largest image (pixels) decoded whole; TIFFs are read by region (default: 1e9)" + _OWN)
+    e = p.add_argument_group("ensembles and test-time augmentation (docs/inference.md)")
+    e.add_argument("--ensemble-merge", default="wbf", choices=list(METHODS),
+                   help="how the boxes of several models / TTA views are fused")
+    e.add_argument("--ensemble-match", default=None, choices=["iou", "ios", "diou"],
+                   help="similarity of that fusion (default: the merge's own)" + _OWN)
+    e.add_argument("--ensemble-iou", type=float, default=0.55, help="match threshold of that fusion")
+    e.add_argument("--ensemble-conf", default="avg", choices=["avg", "max"], help="WBF's fused score")
+    e.add_argument("--no-vote", action="store_true",
+                   help="keep fused scores as they are (default: times the share of passes that found the box)" + _OWN)
+    e.add_argument("--tta", action="store_true", help="test-time augmentation: add mirrored views (and --tta-scales)")
+    e.add_argument("--tta-scales", type=float, nargs="+", default=None, metavar="S",
+                   help="image scales of the views (default with --tta: 0.83 1 1.25; without --tta: 1)" + _OWN)
+    r = p.add_argument_group("batch inference on a Ray cluster (docs/scaling.md; needs tinydet[ray])")
+    r.add_argument("--ray", action="store_true", help="spread the images over the workers of a Ray cluster")
+    r.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="cluster to join (host:port, ray://host:10001, auto); default: $RAY_ADDRESS, a cluster "
+                   "started on this machine with `ray start`, or a new local one" + _OWN)
+    r.add_argument("--ray-workers", type=int, default=None,
+                   help="workers (each loads the models once; default: the cluster's CPUs / --ray-cpus)" + _OWN)
+    r.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per worker (its torch threads)")
+    r.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per worker (0.5: two workers share one)")
     p.add_argument("--out", default="runs/predict", help="output folder")
     p.add_argument("--save-txt", action="store_true", help="labels/<image>.txt: class cx cy w h conf (normalised)")
     p.add_argument("--save-json", action="store_true",
@@ -102,20 +126,59 @@ def options_from_args(args):
     )
 
 
+def split_source(args) -> None:
+    """`--model a.pt b.pt SOURCE` reads SOURCE as one more model (nargs='+'): take it back from the list."""
+    from tinydet.errors import TinydetError
+
+    if args.source is None:
+        if len(args.model) > 1 and not str(args.model[-1]).endswith(".pt"):
+            args.source = args.model.pop()
+        else:
+            raise TinydetError("give SOURCE, the images or videos to predict (before --model, or after its .pt files)")
+
+
+def spec_from_args(args):
+    """The PredictSpec (models, slicing, ensemble / TTA) of the parsed arguments."""
+    from tinydet.infer.batch import PredictSpec
+    from tinydet.infer.ensemble import EnsembleOptions
+
+    if args.tta_scales is not None:
+        scales = tuple(args.tta_scales)
+    else:
+        scales = (0.83, 1.0, 1.25) if args.tta else (1.0,)
+    ensemble = EnsembleOptions(
+        merge=args.ensemble_merge, match=args.ensemble_match, iou=args.ensemble_iou, agnostic=args.agnostic,
+        conf_type=args.ensemble_conf, vote=not args.no_vote, flip=args.tta, scales=scales,
+    )
+    return PredictSpec(tuple(args.model), options_from_args(args), ensemble)
+
+
 def run(args) -> int:
     from pathlib import Path
 
     from tqdm import tqdm
 
-    from tinydet.infer.images import ArrayReader, open_image
+    from tinydet.infer.batch import predict_file
+    from tinydet.infer.images import ArrayReader
     from tinydet.infer.outputs import PredictionWriter
-    from tinydet.infer.sliced import SlicedPredictor
     from tinydet.infer.sources import frame_count, frames, is_video, list_sources, source_root, video_fps
 
-    options = options_from_args(args)
+    split_source(args)
+    spec = spec_from_args(args)
+    options = spec.slicing
     sources = list_sources(args.source)
     root = source_root(args.source, sources)
-    predictor = SlicedPredictor(args.model, options)
+    if args.ray:
+        from tinydet.infer.distributed import RayOptions, predict_ray
+
+        ray_options = RayOptions(address=args.ray_address, workers=args.ray_workers, cpus=args.ray_cpus,
+                                 gpus=args.ray_gpus)
+        report = predict_ray(spec, sources, root, Path(args.out), args.save_txt, args.save_json, args.save_img,
+                             args.coco_gt, ray_options)
+        print(f"{report.boxes} boxes on {report.images} images with {report.workers} Ray workers in "
+              f"{report.seconds:.1f} s" + (f"; written to {args.out}" if report.writes else ""))
+        return 0
+    predictor = spec.build()
     writer = PredictionWriter(Path(args.out), predictor.names, args.save_txt, args.save_json, args.save_img, args.coco_gt)
     counts = [frame_count(p) for p in sources]
     show = len(sources) > 1 or any(is_video(p) for p in sources)
@@ -125,13 +188,12 @@ def run(args) -> int:
             relative = path.relative_to(root).as_posix() if root is not None else path.name
             video = (relative, video_fps(path)) if is_video(path) else None
             for frame in frames(path):
-                reader = ArrayReader(frame.pixels, frame.name) if video else open_image(path, options.max_pixels)
-                try:
+                if video is None:
+                    dets = predict_file(predictor, writer, path, relative, options.max_pixels)
+                else:
+                    reader = ArrayReader(frame.pixels, frame.name)
                     dets = predictor.predict_reader(reader)
-                    key = relative if video is None else f"{Path(relative).with_suffix('')}_{frame.index:06d}"
-                    writer.add(key, dets, reader, video)
-                finally:
-                    reader.close()
+                    writer.add(f"{Path(relative).with_suffix('')}_{frame.index:06d}", dets, reader, video)
                 n_boxes += len(dets)
                 n_frames += 1
                 bar.update()

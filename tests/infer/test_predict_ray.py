@@ -1,0 +1,56 @@
+"""`tinydet predict --ray`: a local two-worker Ray cluster writes exactly what the single-process run writes."""
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from tinydet.cli import main
+
+
+@pytest.fixture
+def images(tmp_path):
+    rng = np.random.default_rng(3)
+    for k in range(5):
+        path = tmp_path / "src" / ("sub" if k % 2 else "") / f"im{k}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), (rng.random((96 + 8 * k, 128, 3)) * 255).astype(np.uint8))
+    return tmp_path
+
+
+def files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_ray_outputs_equal_single_process(images, checkpoint, capsys):
+    pytest.importorskip("ray")
+    common = ["predict", str(images / "src"), "--model", str(checkpoint), "--slice", "64", "--overlap", "0.25", "--conf", "0.5",
+              "--tta", "--tta-scales", "1", "--save-txt", "--save-json"]
+    assert main([*common, "--out", str(images / "one")]) == 0, capsys.readouterr().err
+    code = main([*common, "--out", str(images / "ray"), "--ray", "--ray-workers", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "with 2 Ray workers" in captured.out
+    one, spread = files(images / "one"), files(images / "ray")
+    assert sorted(one) == sorted(spread) and len(one) == 6  # 5 label files and predictions.json
+    assert one == spread
+    assert b'"image_id": "sub/im1.png"' in one["predictions.json"]
+
+
+def test_missing_ray_is_one_line(images, checkpoint, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if it were not installed
+    code = main(["predict", str(images / "src"), "--model", str(checkpoint), "--ray", "--out", str(images / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "pip install 'tinydet[ray]'" in err
+
+
+def test_ray_refuses_videos_before_starting(images, checkpoint, capsys):
+    writer = cv2.VideoWriter(str(images / "src" / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    code = main(["predict", str(images / "src"), "--model", str(checkpoint), "--ray", "--out", str(images / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "clip.avi: --ray predicts images only" in err

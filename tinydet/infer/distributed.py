@@ -1,0 +1,206 @@
+"""Batch inference on a Ray cluster: the images of a folder, glob or list spread over workers.
+
+Each worker is a Ray actor that builds the same predictor as the single-process path from the same
+`PredictSpec` (tinydet.infer.batch) once, then predicts the chunks of images it is handed with the same
+`predict_file`, writing the per-image outputs (labels/*.txt, images/*.jpg) itself, atomically, under OUT. The
+COCO results of each image come back to the driver, which writes predictions.json in the order of the sorted
+source list: whichever worker finishes first, the files are those of `tinydet predict` without `--ray`.
+
+Paths (models, images, OUT) must be the same on every node: a shared file system, or one machine.
+Ray is an optional dependency: `pip install 'tinydet[ray]'`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinydet.errors import TinydetError
+from tinydet.infer.batch import PredictSpec
+from tinydet.infer.sources import is_video
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """address: cluster to join (None: $RAY_ADDRESS, a cluster started here with `ray start`, else a new local
+    one); workers: actors (None: the cluster's CPUs / cpus, at most one per chunk); cpus, gpus: per worker;
+    chunk: images per task (None: about 4 tasks per worker, so that fast workers take more)."""
+
+    address: str | None = None
+    workers: int | None = None
+    cpus: float = 1.0
+    gpus: float = 0.0
+    chunk: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and self.workers < 1:
+            raise TinydetError(f"--ray-workers must be at least 1, got {self.workers}")
+        if self.cpus <= 0 or self.gpus < 0:
+            raise TinydetError(f"--ray-cpus must be positive and --ray-gpus not negative, got {self.cpus}, {self.gpus}")
+        if self.chunk is not None and self.chunk < 1:
+            raise TinydetError(f"chunk must be at least 1, got {self.chunk}")
+
+
+@dataclass(frozen=True)
+class RayReport:
+    images: int
+    boxes: int
+    workers: int
+    seconds: float  # from the cluster being ready to the last output written
+    writes: bool
+
+
+def import_ray():
+    """The `ray` module, or a one-line error saying how to install it."""
+    try:
+        import ray
+    except ModuleNotFoundError as e:
+        if e.name != "ray":
+            raise
+        raise TinydetError("--ray needs Ray, which is not installed: pip install 'tinydet[ray]'") from None
+    return ray
+
+
+def predict_ray(
+    spec: PredictSpec,
+    files: list[Path],
+    root: Path | None,
+    out: Path,
+    save_txt: bool = False,
+    save_json: bool = False,
+    save_img: bool = False,
+    coco_gt: str | Path | None = None,
+    options: RayOptions = RayOptions(),
+) -> RayReport:
+    """Predict `files` (images; `root` names their outputs, see tinydet.infer.outputs) on a Ray cluster."""
+    videos = [f for f in files if is_video(f)]
+    if videos:
+        raise TinydetError(f"{videos[0]}: --ray predicts images only; predict videos without --ray")
+    for model in spec.models:
+        if not Path(model).is_file():
+            raise TinydetError(f"model not found: {model}")
+    if coco_gt is not None and not Path(coco_gt).is_file():
+        raise TinydetError(f"COCO file not found: {coco_gt}")
+    ray = import_ray()
+    started = _connect(ray, options.address)
+    try:
+        return _run(ray, spec, files, root, Path(out).resolve(), save_txt, save_json, save_img, coco_gt, options)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _connect(ray, address: str | None) -> bool:
+    """Join or start a cluster; True when this call started (and so should stop) it."""
+    if ray.is_initialized():
+        return False
+    import tinydet
+
+    kwargs: dict = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address is None:
+        # A cluster started by this process: its workers must import the same tinydet as the driver, even from a
+        # source checkout that is not installed (PYTHONPATH relative to another folder would not do).
+        package_root = str(Path(tinydet.__file__).resolve().parent.parent)
+        paths = [package_root] + [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        where = address or "a new local cluster"
+        raise TinydetError(f"cannot start or join Ray at {where}: {' '.join(str(e).split())[:300]}") from None
+    return True
+
+
+def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, options) -> RayReport:
+    import tinydet
+
+    if spec.slicing.backend != "torch":  # export once here, not once per worker at the same time
+        spec.build()
+    cluster_cpus = float(ray.cluster_resources().get("CPU", 1))
+    workers = options.workers or max(1, int(cluster_cpus // options.cpus))
+    workers = min(workers, len(files))
+    chunk = options.chunk or max(1, -(-len(files) // (4 * workers)))
+    items = [(i, str(f), f.relative_to(root).as_posix() if root is not None else f.name) for i, f in enumerate(files)]
+    chunks = [items[k : k + chunk] for k in range(0, len(items), chunk)]
+
+    actor = ray.remote(num_cpus=options.cpus, num_gpus=options.gpus)(_Worker)
+    pool = [actor.remote(spec, str(out), save_txt, save_json, save_img, None if coco_gt is None else str(coco_gt))
+            for _ in range(workers)]
+    try:
+        versions = ray.get([w.version.remote() for w in pool])  # waits until every worker has built its predictor
+    except ray.exceptions.RayError as e:
+        raise TinydetError(f"a Ray worker could not start: {_worker_error(e)}") from None
+    for version, where in versions:
+        if version != tinydet.__version__:
+            raise TinydetError(f"a Ray worker runs tinydet {version} ({where}), this machine {tinydet.__version__}: "
+                               "install the same version on every node")
+    start = time.perf_counter()
+    results: dict[int, tuple[int, list]] = {}
+    from ray.util import ActorPool
+
+    try:
+        for part in ActorPool(pool).map_unordered(lambda w, c: w.run.remote(c), chunks):
+            for index, boxes, coco in part:
+                results[index] = (boxes, coco)
+    except ray.exceptions.RayError as e:
+        raise TinydetError(_worker_error(e)) from None
+    if save_json:
+        from tinydet.infer.outputs import write_atomic
+
+        entries = [entry for i in range(len(files)) for entry in results[i][1]]
+        write_atomic(out / "predictions.json", json.dumps(entries))
+    seconds = time.perf_counter() - start
+    for w in pool:
+        ray.kill(w)
+    return RayReport(len(files), sum(b for b, _ in results.values()), workers, seconds, save_txt or save_json or save_img)
+
+
+def _worker_error(error: Exception) -> str:
+    """The one line a user needs from a worker's failure: a TinydetError's message, else the last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in reversed(lines):
+        for prefix in ("tinydet.errors.TinydetError:", "tinydet.errors.DataError:", "TinydetError:"):
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+    return lines[-1] if lines else type(error).__name__
+
+
+class _Worker:
+    """One Ray actor: the predictor and an output writer, built once."""
+
+    def __init__(self, spec: PredictSpec, out: str, save_txt: bool, save_json: bool, save_img: bool, coco_gt: str | None):
+        import torch
+
+        import tinydet  # noqa: F401  (registers tinydet's modules before any checkpoint is loaded)
+        from tinydet.infer.outputs import PredictionWriter
+
+        cpus = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
+        torch.set_num_threads(cpus)  # Ray sets OMP_NUM_THREADS to the actor's num_cpus
+        self.spec = spec
+        self.predictor = spec.build()
+        self.writer = PredictionWriter(Path(out), self.predictor.names, save_txt, save_json, save_img, coco_gt)
+
+    def version(self) -> tuple[str, str]:
+        import tinydet
+
+        return tinydet.__version__, tinydet.__file__
+
+    def run(self, items: list[tuple[int, str, str]]) -> list[tuple[int, int, list]]:
+        """(index, boxes, COCO entries) of each (index, path, key) predicted; per-image files are written here."""
+        from tinydet.infer.batch import predict_file
+
+        done = []
+        for index, path, key in items:
+            before = len(self.writer.coco)
+            dets = predict_file(self.predictor, self.writer, Path(path), key, self.spec.slicing.max_pixels)
+            done.append((index, len(dets), self.writer.coco[before:]))
+            del self.writer.coco[before:]
+        return done
+
+
+__all__ = ["RayOptions", "RayReport", "import_ray", "predict_ray"]
+
