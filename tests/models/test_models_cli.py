@@ -9,7 +9,7 @@ from tinydet.cli import main
 
 
 def test_models_json_lists_the_ladder_with_built_numbers(capsys):
-    code = main(["models", "--json", "--task", "detect", "--filter", "p2-nop5", "--nc", "10"])
+    code = main(["models", "--json", "--task", "detect", "--filter", "yolov8n-p2-nop5", "--nc", "10"])
     assert code == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert list(rows) == [
