@@ -24,13 +24,13 @@ class DemoOptions:
     """The demo's budget. Defaults were chosen so both models finish in minutes on 2 CPU cores (README)."""
 
     out: str = "runs/demo"
-    images: int = 320
+    images: int = 160
     val_images: int = 64
     size: int = 256
-    density: float = 400.0  # objects per megapixel: dense scenes give a small model enough boxes to learn from
+    density: float = 250.0  # objects per megapixel: dense scenes give a small model enough boxes to learn from
     epochs: int = 16
     imgsz: int = 256
-    batch: int = 16
+    batch: int = 8  # more optimizer steps for the same images: from scratch, steps matter more than batch size
     seed: int = 0
     models: tuple[str, ...] = ("yolov8n", "yolov8n-p2")
     device: str | None = None
