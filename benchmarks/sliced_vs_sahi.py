@@ -157,7 +157,10 @@ def coco_map(gt: dict, results: list[dict]) -> dict[str, float]:
         e.evaluate()
         e.accumulate()
         e.summarize()
-    return {"AP": float(e.stats[0]), "AP50": float(e.stats[1]), "AP_small": float(e.stats[3])}
+    # stats[0] reads maxDets=100 whatever the list holds (-1 here); AP50-95 from the precision table at 10,000
+    precision = e.eval["precision"][:, :, :, 0, -1]  # [IoU thresholds, recall points, classes] at area 'all'
+    ap = float(precision[precision > -1].mean()) if (precision > -1).any() else -1.0
+    return {"AP": ap, "AP50": float(e.stats[1]), "AP_small": float(e.stats[3])}
 
 
 # ----------------------------------------------------------------------------------------------------------------
