@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+# tinydet first, before any test module imports torch: its thread settings (OMP_WAIT_POLICY=PASSIVE, thread
+# count) only take effect if they precede torch's import; otherwise forwards run ~10x slower on a busy machine
+import tinydet  # noqa: F401, E402
+
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):

@@ -133,3 +133,14 @@ def test_onnx_export_with_nonzero_offsets_matches_pytorch(tmp_path, monkeypatch)
         (expected,) = [t.numpy() for t in prediction_tensors(yolo.model.eval()(x))]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-3)
     assert Path(onnx_path).parent.resolve() == tmp_path.resolve()
+
+
+def test_nan_offsets_do_not_crash_the_process():
+    """torchvision's deform_conv2d segfaults on NaN offsets; DeformConv must survive a diverged offset branch."""
+    from tinydet.nn.dcn import DeformConv
+
+    conv = DeformConv(8, 8).eval()
+    torch.nn.init.constant_(conv.offset.bias, float("nan"))
+    with torch.no_grad():
+        out = conv(torch.randn(1, 8, 16, 16))
+    assert out.shape == (1, 8, 16, 16)

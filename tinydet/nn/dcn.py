@@ -98,7 +98,8 @@ class DeformConv(nn.Module):
             # torchvision's kernel called through such a mode crashed the process now and then on CPU
             y = deform_conv2d_grid_sample(x, offset, mask, self.conv.weight, self.s, self.p)
         else:
-            y = self.conv(x, offset, mask)
+            # torchvision's CPU kernel segfaults on NaN offsets (a diverged or badly initialised model): zero them
+            y = self.conv(x, torch.nan_to_num(offset), mask)
         return self.act(self.bn(y))
 
 
