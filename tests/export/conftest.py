@@ -32,6 +32,10 @@ def make_checkpoint(name: str, path, nc: int = NC, seed: int = 0):
                 m.weight.normal_(0, (2.0 / fan_in) ** 0.5, generator=g)
                 if m.bias is not None:
                     m.bias.normal_(0, 1.0, generator=g)
+        for m in model.modules():  # deformable offsets stay small (He-initialised they send sampling far outside
+            if type(m).__name__ == "DeformConv":  # the image and torchvision's kernel crashes on them)
+                m.offset.weight.mul_(0.01)
+                m.offset.bias.zero_()
         head = model.model[-1]
         if head.reg_max == 1:  # raw box distances (no DFL): keep them positive, or boxes come out inverted
             for branch in (head.cv2, getattr(head, "one2one_cv2", None) or []):
