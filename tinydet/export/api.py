@@ -33,14 +33,16 @@ def export_model(checkpoint: str | Path, spec: ExportSpec, out: str | Path | Non
 
     from tinydet.export import parity as P
     from tinydet.export.runtime import dataset_images, open_artifact, synthetic_images
+    from tinydet.integrations.ultralytics import quiet_logs
     from tinydet.infer.backends.pytorch import TorchBackend
 
     checkpoint = Path(checkpoint)
-    artifact = export_checkpoint(checkpoint, spec, out)
-    if spec.format == "engine":
-        return ExportReport(artifact, None, None)
-    exported = open_artifact(artifact)
-    reference = TorchBackend(checkpoint, torch.device("cpu"), (spec.imgsz, spec.imgsz))
+    with quiet_logs():
+        artifact = export_checkpoint(checkpoint, spec, out)
+        if spec.format == "engine":
+            return ExportReport(artifact, None, None)
+        exported = open_artifact(artifact)
+        reference = TorchBackend(checkpoint, torch.device("cpu"), (spec.imgsz, spec.imgsz))
     images = dataset_images(spec.data, parity_images) if spec.data else synthetic_images(parity_images, spec.imgsz)
     result = P.compare(reference, exported, images, spec.imgsz, spec.precision, conf=conf)
     if check and result.failures:

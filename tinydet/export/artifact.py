@@ -11,6 +11,8 @@ calibrated on the `val` split of `data`.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -128,7 +130,8 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
         if spec.data:
             kwargs["data"] = str(Path(spec.data).resolve())
         try:
-            produced = Path(yolo.export(**kwargs))
+            with _quiet_nncf() if spec.int8 else contextlib.nullcontext():
+                produced = Path(yolo.export(**kwargs))
         except Exception as e:  # ultralytics raises many kinds; the user needs the one line
             raise TinydetError(f"{checkpoint}: export to {spec.format} failed ({type(e).__name__}: {e})") from None
         if not produced.exists():
@@ -142,6 +145,20 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
     meta = {"names": names, "stride": stride, "end2end": end2end, "input_hw": input_hw, "format": spec.format,
             "precision": spec.precision}
     return Artifact(out, _runnable(out, spec.format), meta)
+
+
+@contextlib.contextmanager
+def _quiet_nncf():
+    """NNCF logs one INFO line per operation it leaves unquantized; keep its warnings only."""
+    with contextlib.suppress(ImportError):
+        import nncf  # noqa: F401  (it sets its logger's level when imported)
+    logger = logging.getLogger("nncf")
+    saved = logger.level
+    logger.setLevel(max(saved, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
 
 
 def _replace(produced: Path, out: Path) -> None:
