@@ -80,6 +80,13 @@ def test_bad_requests_are_refused_before_exporting(spec, message, p2_checkpoint,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_out_never_overwrites_the_checkpoint(p2_checkpoint):
+    before = p2_checkpoint.read_bytes()
+    with pytest.raises(TinydetError, match="--out is the checkpoint itself"):
+        export_model(p2_checkpoint, ExportSpec(format="torchscript", imgsz=IMGSZ), p2_checkpoint)
+    assert p2_checkpoint.read_bytes() == before
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message seen without a GPU")
 def test_tensorrt_without_gpu_says_so(p2_checkpoint, tmp_path):
     with pytest.raises(TinydetError, match="TensorRT .* needs an NVIDIA GPU"):

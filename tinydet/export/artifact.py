@@ -111,6 +111,8 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
     checkpoint = Path(checkpoint)
     check_spec(checkpoint, spec)
     out = Path(out) if out is not None else default_out(checkpoint, spec)
+    if out.resolve() == checkpoint.resolve():
+        raise TinydetError(f"{out}: --out is the checkpoint itself; choose another path")
     if spec.format == "openvino" and out.exists() and not out.is_dir():
         raise TinydetError(f"{out}: an OpenVINO export is a folder, but a file of that name exists")
     if spec.format != "openvino" and out.is_dir():
