@@ -31,9 +31,10 @@ def test_every_detect_config_exports_to_onnx_with_parity(name, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["openvino", "torchscript"])
-def test_other_formats_match_pytorch(fmt, p2_checkpoint, tmp_path):
-    report = export_model(p2_checkpoint, ExportSpec(format=fmt, imgsz=IMGSZ), tmp_path / f"m.{fmt}")
-    assert report.parity.failures == [] and report.parity.torch_boxes > 0
+def test_other_formats_match_pytorch_on_dataset_images(fmt, p2_checkpoint, tiny_data, tmp_path):
+    spec = ExportSpec(format=fmt, imgsz=IMGSZ, data=str(tiny_data))  # --data: parity on its val images
+    report = export_model(p2_checkpoint, spec, tmp_path / f"m.{fmt}")
+    assert report.parity.failures == [] and report.parity.torch_boxes > 0 and report.parity.images == 4
     assert report.artifact.runnable.suffix == (".xml" if fmt == "openvino" else ".torchscript")
 
 

@@ -129,7 +129,7 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
             kwargs["simplify"] = True
         if spec.int8 or spec.half:
             kwargs["quantize"] = 8 if spec.int8 else 16
-        if spec.data:
+        if spec.int8:  # calibration images; other formats refuse `data` (it only picks tinydet's parity images)
             kwargs["data"] = str(Path(spec.data).resolve())
         try:
             with _quiet_nncf() if spec.int8 else contextlib.nullcontext():
