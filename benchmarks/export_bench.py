@@ -25,15 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--runs", type=int, default=10, help="timed passes over the images")
     parser.add_argument("--images", type=int, default=16, help="val images for parity and timing")
+    parser.add_argument("--conf", type=float, default=0.25, help="confidence of the boxes parity compares")
     args = parser.parse_args(argv)
 
+    import tinydet  # noqa: F401  before torch: its OpenMP settings (OMP_WAIT_POLICY) must precede torch's import
     import torch
 
     from tinydet.export import ExportSpec, bench, export_model, format_table
     from tinydet.export.runtime import dataset_images
 
     lines = [f"`{' '.join(['python', 'benchmarks/export_bench.py', *sys.argv[1:]])}`", "",
-             f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, imgsz {args.imgsz}", "",
+             f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, imgsz {args.imgsz}, "
+             f"parity on {args.images} val images at conf {args.conf}", "",
              "| export | precision | max abs raw diff | box agreement (IoU>=0.9) | export s |", "|---|---|---|---|---|"]
     int8 = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, spec in enumerate(specs):
             start = time.perf_counter()
             report = export_model(args.model, spec, Path(tmp) / f"m{i}.{spec.format}", check=False,
-                                  parity_images=args.images)
+                                  parity_images=args.images, conf=args.conf)
             seconds = time.perf_counter() - start
             p = report.parity
             agreement = "n/a" if p.agreement is None else f"{p.agreement:.1%} ({p.matched}/{p.torch_boxes})"

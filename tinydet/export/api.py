@@ -52,7 +52,8 @@ def export_model(checkpoint: str | Path, spec: ExportSpec, out: str | Path | Non
     if spec.int8:
         from tinydet.export.int8 import int8_report
 
-        report_int8 = int8_report(checkpoint, exported, spec.data, spec.imgsz)
+        with quiet_logs():  # the FP32 baseline is exported here too
+            report_int8 = int8_report(checkpoint, exported, spec.data, spec.imgsz)
     return ExportReport(artifact, result, report_int8)
 
 

@@ -73,6 +73,7 @@ def bench(models: list[str | Path], backends: list[str], imgsz: int = 640, runs:
     """One `BenchRow` per model x backend, on `images` (default: 4 synthetic images of imgsz x imgsz)."""
     from tinydet.export.runtime import synthetic_images
     from tinydet.infer.backends import load_backend
+    from tinydet.integrations.ultralytics import quiet_logs
     from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 
     images = images if images is not None else synthetic_images(4, imgsz)
@@ -80,7 +81,8 @@ def bench(models: list[str | Path], backends: list[str], imgsz: int = 640, runs:
     rows = []
     for model in models:
         for kind in backends:
-            backend = load_backend(model, kind, "cpu", (imgsz, imgsz))
+            with quiet_logs():  # onnxruntime / openvino export the checkpoint on first use
+                backend = load_backend(model, kind, "cpu", (imgsz, imgsz))
             latency = time_predictor(SlicedPredictor(backend, options), images, runs, warmup)
             rows.append(BenchRow(str(model), kind, imgsz, len(images), runs, latency))
     return rows
