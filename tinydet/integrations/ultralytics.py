@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -113,6 +114,19 @@ def apply_runtime_settings() -> None:
             settings.update(changed)
     _install_fonts(Path(_ul_utils.USER_CONFIG_DIR))
     use_all_cores()
+
+
+@contextlib.contextmanager
+def quiet_logs():
+    """Hide ultralytics' INFO lines (export progress, model summaries) inside the block; its warnings and errors
+    still show. For commands whose own output is the summary (`tinydet export`)."""
+    logger = _ul_utils.LOGGER
+    saved = logger.level
+    logger.setLevel(max(saved, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
         if not (work / _ARTIFACTS[fmt]).exists():
             raise TinydetError(f"{checkpoint}: export to {fmt} produced no {_ARTIFACTS[fmt]}")
         (work / "model.pt").unlink()
-        end2end = _exported_end2end(work / _ARTIFACTS[fmt], fmt, end2end)
+        end2end = exported_end2end(work / _ARTIFACTS[fmt], fmt, end2end)
         meta = {"names": names, "stride": stride, "end2end": end2end, "input_hw": list(input_hw), "format": fmt}
         (work / "tinydet.json").write_text(json.dumps(meta))
         try:
@@ -87,7 +87,7 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
     return final / _ARTIFACTS[fmt], meta
 
 
-def _exported_end2end(artifact: Path, fmt: str, default: bool) -> bool:
+def exported_end2end(artifact: Path, fmt: str, default: bool) -> bool:
     """Whether the exported graph ends in the NMS-free head ([B, K, 6]), from the metadata ultralytics embeds."""
     value = None
     if fmt == "onnx":

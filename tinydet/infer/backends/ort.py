@@ -13,10 +13,22 @@ from tinydet.infer.backends.export import exported, names_from_meta
 class OnnxRuntimeBackend:
     def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int]):
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (a clear error before exporting)
         except ImportError:
             raise TinydetError("--backend onnxruntime needs the onnxruntime package (pip install 'tinydet[export]')") from None
         artifact, meta = exported(path, "onnx", want_hw)
+        self._open(artifact, meta, device)
+
+    @classmethod
+    def from_artifact(cls, artifact: Path, meta: dict, device: torch.device = torch.device("cpu")) -> OnnxRuntimeBackend:
+        """A backend for an ONNX file exported elsewhere (`tinydet export`); `meta` as `exported()` returns it."""
+        self = cls.__new__(cls)
+        self._open(Path(artifact), meta, device)
+        return self
+
+    def _open(self, artifact: Path, meta: dict, device: torch.device) -> None:
+        import onnxruntime as ort
+
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])
         options = ort.SessionOptions()

@@ -13,12 +13,24 @@ from tinydet.infer.backends.export import exported, names_from_meta
 class OpenVinoBackend:
     def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
         try:
-            import openvino as ov
+            import openvino  # noqa: F401  (a clear error before exporting)
         except ImportError:
             raise TinydetError("--backend openvino needs the openvino package (pip install 'tinydet[export]')") from None
         if device.type not in ("cpu",):
             raise TinydetError(f"--backend openvino runs on the CPU here; got --device {device}")
         artifact, meta = exported(path, "openvino", want_hw)
+        self._open(artifact, meta, half)
+
+    @classmethod
+    def from_artifact(cls, artifact: Path, meta: dict, half: bool = False) -> OpenVinoBackend:
+        """A backend for an OpenVINO model.xml exported elsewhere (`tinydet export`), on the CPU."""
+        self = cls.__new__(cls)
+        self._open(Path(artifact), meta, half)
+        return self
+
+    def _open(self, artifact: Path, meta: dict, half: bool) -> None:
+        import openvino as ov
+
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])
         self._core = ov.Core()
