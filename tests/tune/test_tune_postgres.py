@@ -24,6 +24,7 @@ import yaml
 
 PASSWORD = "tune-s3cret"
 TRIALS = 3
+EPOCHS = 3  # a trial must outlast the moment between seeing worker A train and killing it
 
 
 def postgres_bin() -> Path | None:
@@ -106,7 +107,7 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
                                 stderr=subprocess.STDOUT)
 
     def args(out):
-        return ["--data", str(tune_data), "--trials", str(TRIALS), "--epochs", "1", "--imgsz", "64", "--batch", "8",
+        return ["--data", str(tune_data), "--trials", str(TRIALS), "--epochs", str(EPOCHS), "--imgsz", "64", "--batch", "8",
                 "--workers", "0", "--metric", "APs", "--space", str(tiny_space), "--pruner", "none",
                 "--storage", postgres_url, "--study", "shared", "--out", str(out), "--set", "optimizer=SGD",
                 "--set", "plots=false", "--heartbeat-interval", "1", "--grace-period", "8"]
@@ -131,7 +132,7 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
             return None
 
         killed = wait_for(a_is_training, 300, "worker A to start training a trial", logs)
-        time.sleep(1.5)  # well inside its training (a trial takes several seconds)
+        time.sleep(0.2)  # inside its training: a trial of EPOCHS epochs takes several seconds
         assert a.poll() is None, "worker A ended before it could be killed"
         a.send_signal(signal.SIGKILL)
         a.wait(30)
