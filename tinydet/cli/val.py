@@ -36,8 +36,8 @@ def run(args) -> int:
     from tinydet.eval.io import write_result_json
     from tinydet.eval.validate import ValOptions, sliced_predictor, validate
 
-    options = ValOptions(split=args.split, imgsz=args.imgsz or 640, conf=args.conf, iou=args.iou, max_det=args.max_det,
-                         device=args.device, eval=eval_options(args))
+    options = ValOptions(split=args.split, imgsz=args.imgsz or 640, conf=args.conf, iou=args.iou,
+                         max_det=args.max_det, device=args.device, eval=eval_options(args))
     predictor = None
     if args.slice:
         from tinydet.data.synth import parse_size
@@ -52,6 +52,7 @@ def run(args) -> int:
     result = validate(args.model, args.data, options, predictor=predictor, progress=True)
     print(format_result(result))
     if args.json:
-        write_result_json(args.json, result, model=args.model, data=args.data, split=args.split, imgsz=options.imgsz if not args.slice else args.imgsz,
+        imgsz = args.imgsz if args.slice else options.imgsz  # None with --slice: each tile at its own size
+        write_result_json(args.json, result, model=args.model, data=args.data, split=args.split, imgsz=imgsz,
                           slice=args.slice or "")
     return 0
