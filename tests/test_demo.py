@@ -25,3 +25,15 @@ def test_demo_writes_the_table_the_json_and_the_picture_and_reuses_finished_runs
     assert (out / "predictions.jpg").stat().st_size > 0
     assert main(args) == 0
     assert "already trained, reusing" in capsys.readouterr().out
+
+
+def test_a_demo_folder_made_with_other_options_is_refused(tmp_path, capsys):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "demo_options.json").write_text(json.dumps({"epochs": 99}))
+    assert main(["demo", "--out", str(out), "--epochs", "1"]) == 2
+    assert "holds a demo made with other options" in capsys.readouterr().err
+    (out / "demo_options.json").unlink()
+    (out / "something").write_text("x")
+    assert main(["demo", "--out", str(out)]) == 2
+    assert "holds no demo_options.json" in capsys.readouterr().err

@@ -134,6 +134,27 @@ def _picture(rows: list[DemoRow], runs: Path, data_yaml: Path, opts: DemoOptions
     write_atomic(out / "predictions.jpg", buf.tobytes())
 
 
+def _check_same_options(out: Path, opts: DemoOptions) -> None:
+    """Record the options in `out/demo_options.json`; a folder made with other options is refused, since its
+    finished runs would be reused as if they had been trained with these."""
+    from tinydet.infer.outputs import write_atomic
+
+    record = out / "demo_options.json"
+    wanted = {k: v for k, v in json.loads(json.dumps(asdict(opts))).items() if k != "out"}
+    if record.is_file():
+        before = json.loads(record.read_text())
+        changed = sorted(k for k in set(before) | set(wanted) if before.get(k) != wanted.get(k))
+        if changed:
+            raise TinydetError(f"{out} holds a demo made with other options ({', '.join(changed)} differ); "
+                               "delete it or give another --out")
+    elif out.exists() and any(out.iterdir()):
+        raise TinydetError(f"{out} is not empty and holds no demo_options.json (a demo from an older tinydet, "
+                           "or something else); delete it or give another --out")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(record, json.dumps(wanted, indent=1))
+
+
 def run_demo(opts: DemoOptions = DemoOptions()) -> list[DemoRow]:
     """Run the demo (see the module docstring); returns one row per model."""
     from tinydet.data.synth import SynthSpec, make_synthetic_dataset
@@ -143,6 +164,7 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> list[DemoRow]:
 
     out = Path(opts.out).resolve()
     t0 = time.time()
+    _check_same_options(out, opts)
     print(f"[demo] synthetic data: {opts.images} train + {opts.val_images} val images of {opts.size}x{opts.size} px, "
           f"{opts.density:g} objects per megapixel")
     data_yaml = make_synthetic_dataset(out / "data", SynthSpec(images=opts.images, val_images=opts.val_images,
