@@ -154,13 +154,10 @@ def _quiet_nncf():
     """NNCF logs one INFO line per operation it leaves unquantized; keep its warnings only."""
     with contextlib.suppress(ImportError):
         import nncf  # noqa: F401  (it sets its logger's level when imported)
-    logger = logging.getLogger("nncf")
-    saved = logger.level
-    logger.setLevel(max(saved, logging.WARNING))
-    try:
+    from tinydet.logs import warnings_only
+
+    with warnings_only(logging.getLogger("nncf")):
         yield
-    finally:
-        logger.setLevel(saved)
 
 
 def _replace(produced: Path, out: Path) -> None:

@@ -120,13 +120,10 @@ def apply_runtime_settings() -> None:
 def quiet_logs():
     """Hide ultralytics' INFO lines (export progress, model summaries) inside the block; its warnings and errors
     still show. For commands whose own output is the summary (`tinydet export`)."""
-    logger = _ul_utils.LOGGER
-    saved = logger.level
-    logger.setLevel(max(saved, logging.WARNING))
-    try:
+    from tinydet.logs import warnings_only
+
+    with warnings_only(_ul_utils.LOGGER):
         yield
-    finally:
-        logger.setLevel(saved)
 
 
 # --------------------------------------------------------------------------------------------------------------
