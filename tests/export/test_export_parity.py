@@ -128,3 +128,14 @@ def test_no_torch_boxes_means_no_agreement_figure():
     result = ParityResult(images=2, max_abs_diff=0.0, torch_boxes=0, export_boxes=3, matched=0, precision="fp32")
     assert result.agreement is None and result.failures == []
     assert "n/a" in result.summary()
+
+
+@pytest.mark.parametrize("raw_diff, matched, failed", [
+    (5.6, 99, False),           # measured on a trained yolov8n at 416: large raw diff on junk anchors, boxes agree
+    (5.6, 70, True),            # boxes no longer agree: fails
+    (float("inf"), 100, True),  # FP16 overflow fails even when the boxes happen to agree
+])
+def test_fp16_is_judged_by_its_final_boxes(raw_diff, matched, failed):
+    result = ParityResult(images=4, max_abs_diff=raw_diff, torch_boxes=100, export_boxes=100, matched=matched,
+                          precision="fp16")
+    assert bool(result.failures) is failed

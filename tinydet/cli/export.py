@@ -6,7 +6,7 @@ DESCRIPTION = """\
 Export a checkpoint with ultralytics' exporter (ONNX simplified), then run the export and the PyTorch model on
 the same images (the val split of --data, else synthetic images) and print their parity: the largest difference
 of raw outputs and the fraction of PyTorch's boxes the export finds again (IoU >= 0.9, same class). Beyond the
-tolerance (fp32: raw diff <= 0.05 and >= 95% of boxes; --half: 4.0 and 80%; --int8: 50% of boxes) the export is
+tolerance (fp32: raw diff <= 0.05 and >= 95% of boxes; --half: 80% of boxes; --int8: 50% of boxes) the export is
 deleted and the command fails. With --int8 (OpenVINO, NNCF calibrated on --data's val images) it also reports
 the mAP50 change and the speed-up against the FP32 OpenVINO export. TensorRT (engine) needs a CUDA GPU.
 
