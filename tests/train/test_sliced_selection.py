@@ -113,6 +113,9 @@ def test_scripted_sliced_fitness_decides_best_pt(tiny_data, tmp_path, monkeypatc
     assert _epoch_of_best(run) == 2
     recorded = (run / "tinydet_run.yaml").read_text()
     assert "val_slice: 64x64" in recorded and "val_overlap: 0.2" in recorded
+    from tinydet.train.api import load_run_recipe
+
+    assert load_run_recipe(run).val_slice == "64x64"  # what --resume trains with
 
     # (b) the last epoch's sliced numbers are those of `tinydet val --slice` on last.pt (the EMA it saved)
     out = tmp_path / "val.json"
