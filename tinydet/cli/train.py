@@ -66,7 +66,8 @@ SLICED_VAL_FLAGS = (
     ("--val-overlap", "val_overlap", float, "overlap ratio of the validation tiles (default 0.2, as val --overlap)"),
     ("--val-slice-imgsz", "val_slice_imgsz", int, "network input of a validation tile in px (default: the tile's "
      "own size, as val --slice without --imgsz)"),
-    ("--val-merge", "val_merge", str, "how validation tile predictions are merged (default greedy-nmm, as val --merge)"),
+    ("--val-merge", "val_merge", str, "how validation tile predictions are merged (default greedy-nmm, as "
+     "val --merge)"),
     ("--val-slice-every", "val_slice_every", int, "validate sliced every K epochs and at the last; other epochs "
      "cannot become best.pt (default 1)"),
 )

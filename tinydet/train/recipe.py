@@ -170,13 +170,14 @@ class Recipe:
         from tinydet.eval.result import metric_names
 
         if self.fitness != FITNESS_DEFAULT and self.fitness not in metric_names():
-            raise TinydetError(f"fitness must be '{FITNESS_DEFAULT}' or a tinydet metric ({', '.join(metric_names())}), "
-                               f"got '{self.fitness}'")
+            raise TinydetError(f"fitness must be '{FITNESS_DEFAULT}' or a tinydet metric "
+                               f"({', '.join(metric_names())}), got '{self.fitness}'")
         extras = ("val_overlap", "val_slice_imgsz", "val_merge", "val_slice_every")
         if self.val_slice is None:
             given = [name for name in extras if getattr(self, name) != _DEFAULTS[name]]
             if given:
-                raise TinydetError(f"{', '.join(given)}: only used by sliced validation; add val_slice (--val-slice W[xH])")
+                raise TinydetError(f"{', '.join(given)}: only used by sliced validation; "
+                                   "add val_slice (--val-slice W[xH])")
             return
         from tinydet.data.synth import parse_size
         from tinydet.infer.sliced import SliceOptions
