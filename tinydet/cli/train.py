@@ -29,7 +29,8 @@ RECIPE_FLAGS = (
     ("--small-copy-paste", "small_copy_paste", float, "probability of pasting small objects where they overlap nothing"),
     ("--copy-paste-max", "copy_paste_max", int, "at most this many pasted objects per image (default 10)"),
     ("--copy-paste-max-size", "copy_paste_max_size", float, "paste only objects with sqrt(area) <= this (px, default 32)"),
-    ("--fitness", "fitness", str, "metric that picks best.pt: ultralytics (default) or a tinydet metric, e.g. APs"),
+    ("--fitness", "fitness", str, "metric that picks best.pt: ultralytics (default) or a tinydet metric, e.g. APs; "
+     "computed on sliced predictions with --val-slice"),
     # the toolbox (docs/toolbox.md)
     ("--ssd-expand", "ssd_expand", float, "probability of SSD zoom-out: mean-colour canvas up to --ssd-expand-max "
      "times larger, resized back"),
@@ -54,6 +55,21 @@ RECIPE_FLAGS = (
      "classes repeated max(1, sqrt(t/f)) times (default 0 = off)"),
     ("--class-weight-power", "class_weight_power", float, "ultralytics' cls_pw: classification loss weights "
      "(1/n_c)^P, normalised to mean 1 (default 0 = off)"),
+)
+
+
+# Sliced validation (recipe fields val_*, tinydet/train/sliced_val.py): `tinydet train` only.
+SLICED_VAL_FLAGS = (
+    ("--val-slice", "val_slice", str, "after each validation also predict the val split in tiles of this "
+     "size (as `tinydet val --slice`) and pick best.pt / stop early on --fitness of those predictions; "
+     "results.csv gets sliced/<metric> columns"),
+    ("--val-overlap", "val_overlap", float, "overlap ratio of the validation tiles (default 0.2, as val --overlap)"),
+    ("--val-slice-imgsz", "val_slice_imgsz", int, "network input of a validation tile in px (default: the tile's "
+     "own size, as val --slice without --imgsz)"),
+    ("--val-merge", "val_merge", str, "how validation tile predictions are merged (default greedy-nmm, as "
+     "val --merge)"),
+    ("--val-slice-every", "val_slice_every", int, "validate sliced every K epochs and at the last; other epochs "
+     "cannot become best.pt (default 1)"),
 )
 
 
@@ -99,6 +115,11 @@ def register(sub, formatter) -> None:
     group = add_recipe_flags(p, "recipe options (default: plain ultralytics training)")
     group.add_argument("--no-sync-bn", dest="sync_bn", action="store_false", default=None,
                        help="keep plain BatchNorm under multi-GPU DDP (default: SyncBatchNorm)")
+    sliced = p.add_argument_group("sliced validation (best.pt chosen on tiled predictions; see docs/training.md)")
+    metavars = {"val_slice": "W[xH]", "val_overlap": "R", "val_slice_imgsz": "PX", "val_merge": "NAME",
+                "val_slice_every": "K"}
+    for flag, dest, kind, text in SLICED_VAL_FLAGS:
+        sliced.add_argument(flag, dest=dest, type=kind, default=None, metavar=metavars[dest], help=text)
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="any other ultralytics train argument, e.g. --set mosaic=0.5 --set lr0=0.02 (repeatable)",
@@ -111,8 +132,8 @@ def recipe_from_args(args):
     from tinydet.train.recipe import Recipe, load_recipe_file
 
     base = load_recipe_file(args.recipe_file).to_dict() if args.recipe_file else {}
-    dests = [dest for _, dest, _, _ in RECIPE_FLAGS] + ["random_interp", "sync_bn"]
-    base.update({d: getattr(args, d) for d in dests if getattr(args, d) is not None})
+    dests = [dest for _, dest, _, _ in RECIPE_FLAGS + SLICED_VAL_FLAGS] + ["random_interp", "sync_bn"]
+    base.update({d: getattr(args, d) for d in dests if getattr(args, d, None) is not None})
     return Recipe.from_dict(base)
 
 

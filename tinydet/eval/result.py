@@ -163,6 +163,13 @@ _CENTER_KEYS = {"AP": "AP_center", "AP50": "AP50_center", "AP25": "AP25_center",
                 "APl": "APl_center", "AR": "AR_center"}
 
 
+def metric_names() -> tuple[str, ...]:
+    """Every key `small_object_metrics` can return (the names `--fitness` accepts), in its order."""
+    names = [*_COCO_KEYS.values(), *_AITOD_KEYS.values(), *_CENTER_KEYS.values(),
+             "precision", "recall", "F1", "F1_conf"]
+    return tuple(dict.fromkeys(names))
+
+
 def small_object_metrics(result: EvalResult) -> dict[str, float]:
     """Flat {name: value} of every metric, with stable keys (for training logs and `--fitness`).
 

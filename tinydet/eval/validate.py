@@ -59,21 +59,30 @@ def full_image_predictor(model, options: ValOptions) -> Predictor:
     return predict
 
 
-def sliced_predictor(model: str | Path, slice_wh: tuple[int, int], overlap: float, merge: str | None,
-                     options: ValOptions, imgsz: int | None = None) -> Predictor:
-    """A predictor that slices each image into `slice_wh` (width, height) px tiles (tinydet.infer.sliced).
-
-    imgsz: network input of a tile (None: each tile at its own size); conf, iou (NMS inside a tile), max_det
-    and device come from `options`.
-    """
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
+def slice_options(slice_wh: tuple[int, int], overlap: float, merge: str | None, options: ValOptions,
+                  imgsz: int | None = None):
+    """The SliceOptions of sliced validation: `slice_wh` (width, height) px tiles overlapping by `overlap`, merged
+    with `merge` (None: SliceOptions' default); imgsz: network input of a tile (None: each tile at its own size);
+    conf, iou (NMS inside a tile), max_det and device come from `options`."""
+    from tinydet.infer.sliced import SliceOptions
 
     kwargs = dict(slice=tuple(slice_wh), overlap=overlap, imgsz=imgsz, conf=options.conf,
                   tile_iou=options.iou, max_det=options.max_det, device=options.device)
     if merge is not None:
         kwargs["merge"] = merge
-    slice_options = SliceOptions(**kwargs)
-    return SlicedPredictor(model, slice_options)
+    return SliceOptions(**kwargs)
+
+
+def sliced_predictor(model, slice_wh: tuple[int, int], overlap: float, merge: str | None,
+                     options: ValOptions, imgsz: int | None = None) -> Predictor:
+    """A predictor that slices each image into `slice_wh` (width, height) px tiles (tinydet.infer.sliced).
+
+    model: a .pt checkpoint, or a ready backend (tinydet.infer.backends, e.g. `TorchBackend.from_module` for a
+    model in memory). The other arguments as in `slice_options`.
+    """
+    from tinydet.infer.sliced import SlicedPredictor
+
+    return SlicedPredictor(model, slice_options(slice_wh, overlap, merge, options, imgsz))
 
 
 def predict_split(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),

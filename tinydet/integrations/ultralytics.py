@@ -737,11 +737,59 @@ class _RecipeTrainerMixin:
         return validator
 
 
-class RecipeDetectionTrainer(_RecipeTrainerMixin, _DetectionTrainer):
+# --------------------------------------------------------------------------------------------------------------
+# Training: sliced validation picks best.pt (recipe.val_slice; tinydet/train/sliced_val.py)
+# --------------------------------------------------------------------------------------------------------------
+# ultralytics 8.4.190's BaseTrainer._do_train: `self.metrics, self.fitness = self.validate()`, then save_metrics
+# (results.csv), the EarlyStopping stopper (fitness None = not measured) and save_model (best.pt when
+# best_fitness == fitness); final_eval() validates best.pt whole.
+class _SlicedValidationMixin:
+    """Trainer add-on (needs `self.recipe`): with recipe.val_slice, each validation also runs sliced validation of
+    the EMA model on rank 0, adds `sliced/...` columns to the metrics, and its fitness replaces ultralytics' for
+    best.pt and early stopping; final_eval also reports best.pt sliced."""
+
+    def _sliced_settings(self):
+        from tinydet.train.sliced_val import SlicedValSettings
+
+        return SlicedValSettings.from_recipe(self.recipe)
+
+    def validate(self):
+        settings = self._sliced_settings()
+        if settings is None:
+            return super().validate()
+        from tinydet.train.sliced_val import skipped_columns, sliced_validate
+
+        best = self.best_fitness
+        metrics, fitness = super().validate()
+        self.best_fitness = best  # super() counted its whole-image fitness; only the sliced one may set best.pt
+        if metrics is None or _ul_utils.RANK not in {-1, 0}:
+            return metrics, fitness
+        if not settings.due(self.epoch, self.epoch + 1 >= self.epochs):
+            return {**metrics, **skipped_columns()}, None  # None: this epoch cannot become best.pt
+        result = sliced_validate(self.ema.ema, self.args.data, settings, device=self.device, progress=True,
+                                 log=_ul_utils.LOGGER.info)
+        if self.best_fitness is None or self.best_fitness < result.fitness:
+            self.best_fitness = result.fitness
+        return {**metrics, **result.columns()}, result.fitness
+
+    def final_eval(self):
+        super().final_eval()
+        settings = self._sliced_settings()
+        if settings is None or _ul_utils.RANK not in {-1, 0} or not self.best.exists():
+            return
+        from tinydet.train.sliced_val import sliced_validate
+
+        _ul_utils.LOGGER.info(f"\nValidating {self.best} sliced...")
+        result = sliced_validate(self.best, self.args.data, settings, device=self.device, progress=True,
+                                 log=_ul_utils.LOGGER.info)
+        self.metrics = {**(self.metrics or {}), **result.columns()}
+
+
+class RecipeDetectionTrainer(_SlicedValidationMixin, _RecipeTrainerMixin, _DetectionTrainer):
     """ultralytics' DetectionTrainer running a tinydet Recipe."""
 
 
-class RecipePoseTrainer(_RecipeTrainerMixin, _PoseTrainer):
+class RecipePoseTrainer(_SlicedValidationMixin, _RecipeTrainerMixin, _PoseTrainer):
     """ultralytics' PoseTrainer running a tinydet Recipe (the pose-aux recipe trains with this)."""
 
     validator_class = SmallObjectPoseValidator

@@ -134,7 +134,7 @@ def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any], callback
             model.add_callback(event, fn)
     trainers = {"detect": RecipeDetectionTrainer, "pose": RecipePoseTrainer}
     if model.task not in trainers:
-        if recipe.changes_losses or recipe.changes_augmentation or recipe.fitness != "ultralytics":
+        if recipe.changes_losses or recipe.changes_augmentation or recipe.fitness != "ultralytics" or recipe.val_slice:
             raise TinydetError(f"tinydet recipe options apply to detect and pose models, not {model.task}")
         model.train(**args)
         return model

@@ -8,7 +8,7 @@ surfaced as documented options: class_weight_power (ultralytics' cls_pw) and alb
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,17 @@ class Recipe:
         repeat_factor_t: repeat-factor sampling threshold t (Gupta et al. 2019); 0 = off.
         class_weight_power: ultralytics' cls_pw: classification loss weights (1 / n_c) ** power, mean 1; 0 = off.
     Selection:
-        fitness: the validation metric that picks best.pt ('ultralytics', or a tinydet metric such as APs, APvt).
+        fitness: the validation metric that picks best.pt and drives early stopping ('ultralytics': 0.1 AP50 +
+            0.9 AP, or a tinydet metric such as APs, APvt; see tinydet.eval.result.metric_names()).
+    Sliced validation (tinydet/train/sliced_val.py; off while val_slice is None):
+        val_slice: tile size "W" or "WxH" in pixels; after ultralytics' validation of an epoch, the EMA model also
+            predicts the val split sliced into these tiles (as `tinydet val --slice`), and `fitness` is computed
+            on those predictions: best.pt and early stopping follow the sliced numbers.
+        val_overlap: overlap ratio of the tiles, [0, 1) (`tinydet val --overlap`, default 0.2).
+        val_slice_imgsz: network input of a tile, px (None: each tile at its own size, as `tinydet val --slice`).
+        val_merge: how tile predictions are merged (None: sliced prediction's default, greedy-nmm).
+        val_slice_every: validate sliced every this many epochs (and always at the last); other epochs get no
+            fitness, so they cannot become best.pt.
     """
 
     recipe: str = "default"
@@ -111,6 +121,11 @@ class Recipe:
     repeat_factor_t: float = 0.0
     class_weight_power: float = 0.0
     fitness: str = FITNESS_DEFAULT
+    val_slice: str | None = None
+    val_overlap: float = 0.2
+    val_slice_imgsz: int | None = None
+    val_merge: str | None = None
+    val_slice_every: int = 1
     ultralytics: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -134,6 +149,7 @@ class Recipe:
             raise TinydetError("focal_gamma must be >= 0 and focal_alpha in [0, 1]")
         self._check_toolbox()
         self._check_assigner()
+        self._check_selection()
         if not isinstance(self.ultralytics, dict):
             raise TinydetError("'ultralytics' must be a mapping of ultralytics train arguments")
 
@@ -148,6 +164,37 @@ class Recipe:
         if self.assigner == "atss" and self.assigner_metric != "iou":
             raise TinydetError("assigner_metric applies to the task-aligned assigner (assigner: tal); "
                                "ATSS ranks anchors by their IoU with the box")
+
+    def _check_selection(self) -> None:
+        """fitness names a metric; the sliced-validation options are valid and only given with val_slice."""
+        from tinydet.eval.result import metric_names
+
+        if self.fitness != FITNESS_DEFAULT and self.fitness not in metric_names():
+            raise TinydetError(f"fitness must be '{FITNESS_DEFAULT}' or a tinydet metric "
+                               f"({', '.join(metric_names())}), got '{self.fitness}'")
+        extras = ("val_overlap", "val_slice_imgsz", "val_merge", "val_slice_every")
+        if self.val_slice is None:
+            given = [name for name in extras if getattr(self, name) != _DEFAULTS[name]]
+            if given:
+                raise TinydetError(f"{', '.join(given)}: only used by sliced validation; "
+                                   "add val_slice (--val-slice W[xH])")
+            return
+        from tinydet.data.synth import parse_size
+        from tinydet.infer.sliced import SliceOptions
+
+        every = self.val_slice_every
+        if isinstance(every, bool) or int(every) != every or every < 1:
+            raise TinydetError(f"val_slice_every must be a whole number >= 1, got {every}")
+        try:
+            w, h = parse_size(str(self.val_slice))
+        except TinydetError as e:
+            raise TinydetError(f"val_slice: {e}") from None
+        self.val_slice = f"{w}x{h}"  # one spelling in tinydet_run.yaml, whatever was typed
+        try:  # the sliced predictor's own checks: tile >= 16 px, overlap in [0, 1), imgsz >= 32, merge name
+            SliceOptions(slice=(w, h), overlap=self.val_overlap, imgsz=self.val_slice_imgsz,
+                         **({} if self.val_merge is None else {"merge": self.val_merge}))
+        except TinydetError as e:
+            raise TinydetError(f"sliced validation: {e}") from None
 
     def _check_toolbox(self) -> None:
         if self.ssd_expand_max < 1:
@@ -195,6 +242,9 @@ class Recipe:
         if unknown:
             raise TinydetError(f"{source}: unknown recipe option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**data)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Recipe) if f.default is not MISSING}
 
 
 def load_recipe_file(path: str | Path) -> Recipe:

@@ -27,22 +27,47 @@ def load_yolo(path: Path):
 
 def head_info(yolo) -> tuple[dict[int, str], int, bool]:
     """(names, stride, end2end) of a loaded YOLO."""
-    module = yolo.model
-    names = {int(k): str(v) for k, v in dict(yolo.names).items()}
+    return module_head_info(yolo.model, dict(yolo.names))
+
+
+def module_head_info(module: torch.nn.Module, names: dict) -> tuple[dict[int, str], int, bool]:
+    """(names, stride, end2end) of an ultralytics model module whose class names are `names`."""
+    names = {int(k): str(v) for k, v in dict(names).items()}
     stride = int(max(module.stride.tolist())) if hasattr(module, "stride") else 32
     end2end = bool(getattr(module.model[-1], "end2end", False))
     return names, stride, end2end
 
 
 class TorchBackend:
+    """A detection (or pose) model in eval mode, fused; `__call__`: float32 `[B, 3, H, W]` -> raw head output."""
+
     def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
         yolo = load_yolo(path)
         yolo.fuse()
-        self.names, self.stride, self.end2end = head_info(yolo)
+        self._setup(yolo.model, head_info(yolo), device, want_hw, half)
+
+    @classmethod
+    def from_module(cls, module: torch.nn.Module, device: torch.device, want_hw: tuple[int, int]) -> "TorchBackend":
+        """A backend for a model in memory (ultralytics DetectionModel / PoseModel, e.g. a trainer's EMA), run as
+        its checkpoint would be: a copy with fp16-rounded weights (checkpoints store fp16), fused. `module` is
+        not changed."""
+        from copy import deepcopy
+
+        copy = deepcopy(module).half().float()
+        if hasattr(copy, "criterion"):
+            copy.criterion = None  # training-only state, not needed to predict
+        copy.fuse(verbose=False)
+        backend = cls.__new__(cls)
+        backend._setup(copy, module_head_info(copy, copy.names), device, want_hw)
+        return backend
+
+    def _setup(self, model: torch.nn.Module, info: tuple[dict[int, str], int, bool], device: torch.device,
+               want_hw: tuple[int, int], half: bool = False) -> None:
+        self.names, self.stride, self.end2end = info
         self.input_hw = round_to_stride(want_hw, self.stride)
         self.device = device
         self.dtype = torch.float16 if half else torch.float32
-        self.model = yolo.model.to(device, self.dtype).eval()
+        self.model = model.to(device, self.dtype).eval()
 
     @torch.inference_mode()
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
