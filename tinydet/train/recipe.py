@@ -68,6 +68,10 @@ class Recipe:
             list of transforms, or the list itself (see tinydet/train/albumentations_yaml.py).
         repeat_factor_t: repeat-factor sampling threshold t (Gupta et al. 2019); 0 = off.
         class_weight_power: ultralytics' cls_pw: classification loss weights (1 / n_c) ** power, mean 1; 0 = off.
+    Distillation (tinydet/compress/distill.py, docs/compress.md):
+        distill_from: a trained tinydet/ultralytics detection checkpoint (same classes) to distil from; None = off.
+        distill_logit: weight of the class and box-distribution KL terms; distill_feature: weight of the neck
+            feature MSE; distill_t: the KL temperature.
     Selection:
         fitness: the validation metric that picks best.pt ('ultralytics', or a tinydet metric such as APs, APvt).
     """
@@ -110,6 +114,10 @@ class Recipe:
     albumentations: str | list | None = None
     repeat_factor_t: float = 0.0
     class_weight_power: float = 0.0
+    distill_from: str | None = None
+    distill_logit: float = 1.0
+    distill_feature: float = 1.0
+    distill_t: float = 2.0
     fitness: str = FITNESS_DEFAULT
     ultralytics: dict[str, Any] = field(default_factory=dict)
 
@@ -134,6 +142,7 @@ class Recipe:
             raise TinydetError("focal_gamma must be >= 0 and focal_alpha in [0, 1]")
         self._check_toolbox()
         self._check_assigner()
+        self._check_distill()
         if not isinstance(self.ultralytics, dict):
             raise TinydetError("'ultralytics' must be a mapping of ultralytics train arguments")
 
@@ -148,6 +157,15 @@ class Recipe:
         if self.assigner == "atss" and self.assigner_metric != "iou":
             raise TinydetError("assigner_metric applies to the task-aligned assigner (assigner: tal); "
                                "ATSS ranks anchors by their IoU with the box")
+
+    def _check_distill(self) -> None:
+        if self.distill_from is not None and not isinstance(self.distill_from, str):
+            raise TinydetError("distill_from must be the path of a checkpoint")
+        if self.distill_from and self.recipe == "pose-aux":
+            raise TinydetError("distillation runs with the default recipe, not pose-aux")
+        from tinydet.compress.distill import DistillOptions
+
+        DistillOptions(self.distill_logit, self.distill_feature, self.distill_t)  # raises on bad values
 
     def _check_toolbox(self) -> None:
         if self.ssd_expand_max < 1:
