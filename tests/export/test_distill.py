@@ -96,7 +96,8 @@ def _dfl_kl_reference(s, t, reg_max, T, w):
 @pytest.mark.parametrize("T", [1.0, 2.5])
 def test_logit_losses_match_naive_references(T):
     g = torch.Generator().manual_seed(0)
-    s, t = torch.randn(2, 3, 5, generator=g, dtype=torch.float64), torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
+    s = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
+    t = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
     assert float(cls_kl(s, t, T)) == pytest.approx(_binary_kl_reference(s, t, T), rel=1e-9)
     rm = 4
     bs, bt = torch.randn(2, 4 * rm, 5, generator=g, dtype=torch.float64), torch.randn(2, 4 * rm, 5, generator=g,
@@ -122,7 +123,8 @@ def test_one_epoch_with_a_teacher_logs_the_term_and_saves_a_plain_model(tiny_dat
     assert code == 0
     header = (out / "results.csv").read_text().splitlines()[0]
     assert "train/distill" in header
-    row = dict(zip([h.strip() for h in header.split(",")], (out / "results.csv").read_text().splitlines()[1].split(",")))
+    values = (out / "results.csv").read_text().splitlines()[1].split(",")
+    row = dict(zip([h.strip() for h in header.split(",")], values))
     assert float(row["train/distill"]) > 0
     assert f"distill_from: {teacher}" in (out / "tinydet_run.yaml").read_text()
     best = load_detection_checkpoint(out / "weights" / "best.pt")

@@ -97,7 +97,8 @@ def feature_mse(student: torch.Tensor, teacher: torch.Tensor, normalize: bool = 
     """Mean squared error of two [B, C, H, W] maps, each first standardised per sample and channel over H x W
     when `normalize`. Exactly 0 for equal inputs."""
     if student.shape != teacher.shape:
-        raise TinydetError(f"feature maps differ in shape: student {tuple(student.shape)}, teacher {tuple(teacher.shape)}")
+        raise TinydetError(f"feature maps differ in shape: student {tuple(student.shape)}, "
+                           f"teacher {tuple(teacher.shape)}")
     if normalize:
         student, teacher = _standardise(student), _standardise(teacher)
     return F.mse_loss(student, teacher)
