@@ -25,6 +25,7 @@ COMMANDS = (
     "report",
     "compare",
     "export",
+    "prune",
     "bench",
     "tune",
 )

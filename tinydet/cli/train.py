@@ -53,6 +53,11 @@ RECIPE_FLAGS = (
      "ultralytics' augmentations argument (needs albumentations installed)"),
     ("--repeat-factor-t", "repeat_factor_t", float, "repeat-factor sampling threshold t (LVIS): images with rare "
      "classes repeated max(1, sqrt(t/f)) times (default 0 = off)"),
+    ("--distill-from", "distill_from", str, "teacher checkpoint (.pt, same classes) to distil from: class and DFL "
+     "box KL plus neck feature MSE at the strides both share (docs/compress.md)"),
+    ("--distill-logit", "distill_logit", float, "weight of the class + box-distribution KL terms (default 1.0)"),
+    ("--distill-feature", "distill_feature", float, "weight of the neck feature MSE term (default 1.0)"),
+    ("--distill-t", "distill_t", float, "temperature of the KL terms (default 2.0)"),
     ("--class-weight-power", "class_weight_power", float, "ultralytics' cls_pw: classification loss weights "
      "(1/n_c)^P, normalised to mean 1 (default 0 = off)"),
 )

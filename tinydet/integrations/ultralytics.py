@@ -738,6 +738,191 @@ class _RecipeTrainerMixin:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Compression (tinydet/compress): checkpoints of pruned models, fine-tuning them, distillation while training
+# --------------------------------------------------------------------------------------------------------------
+PRUNED_MARK = "tinydet_pruned"  # attribute set on a pruned model; travels with it through EMA copies and pickling
+
+
+def load_detection_checkpoint(path: str | Path) -> torch.nn.Module:
+    """The float32 model of a checkpoint (its EMA when it has one), in eval mode, on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise TinydetError(f"checkpoint not found: {path}")
+    try:
+        model = _internal(_tasks, "load_checkpoint")(str(path))[0]
+    except (TypeError, KeyError, RuntimeError, EOFError, ModuleNotFoundError, AttributeError) as e:
+        raise TinydetError(f"{path}: not a ultralytics checkpoint ({e})") from None
+    return model
+
+
+def save_model_checkpoint(model: torch.nn.Module, path: str | Path, train_args: dict | None = None) -> Path:
+    """Write `model` as a checkpoint that `YOLO(path)` loads as it is (fp16 weights, no optimizer, no EMA).
+    train_args: the arguments recorded with it (ultralytics reads imgsz, data, task from them)."""
+    from copy import deepcopy
+    from datetime import datetime
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    copy = deepcopy(model).half()
+    if hasattr(copy, "criterion"):
+        copy.criterion = None
+    ckpt = {"model": copy, "ema": None, "train_args": dict(train_args or getattr(model, "args", None) or {}),
+            "date": datetime.now().astimezone().isoformat(), "version": ultralytics.__version__,
+            "license": "AGPL-3.0 License (https://ultralytics.com/license)"}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _head_outputs(output) -> dict:
+    """The raw head dict of a forward pass in either mode (the one-to-many branch of an end-to-end head)."""
+    raw = output[1] if isinstance(output, tuple) else output
+    if not isinstance(raw, dict) or not ({"boxes", "scores", "feats"} <= set(raw) or "one2many" in raw):
+        raise UltralyticsAssumptionError(f"the detection head's raw outputs changed (pinned {PINNED_VERSION})")
+    return raw.get("one2many", raw)
+
+
+def _levels(raw: dict, keep: list[int], with_box: bool) -> list:
+    """The head dict cut into per-level HeadLevels (tinydet/compress/distill.py), only the levels in `keep`."""
+    from tinydet.compress.distill import HeadLevel
+
+    sizes = [f.shape[-2] * f.shape[-1] for f in raw["feats"]]
+    cls = raw["scores"].split(sizes, dim=-1)
+    box = raw["boxes"].split(sizes, dim=-1) if with_box else [None] * len(sizes)
+    return [HeadLevel(cls[i], raw["feats"][i], box[i]) for i in keep]
+
+
+class Distiller(torch.nn.Module):
+    """A frozen teacher and the learned feature adapters; `forward(student_raw, images)` -> DistillTerms.
+
+    Levels are paired by stride (those both heads have); both models must predict the same classes. The box
+    term needs both heads to use DFL with the same reg_max, otherwise only the class and feature terms run.
+    """
+
+    def __init__(self, teacher: torch.nn.Module, student: torch.nn.Module, options, imgsz: int = 64):
+        super().__init__()
+        from tinydet.compress.distill import make_adapters
+
+        s_head, t_head = student.model[-1], teacher.model[-1]
+        if s_head.nc != t_head.nc:
+            raise TinydetError(f"the teacher predicts {t_head.nc} classes and the student {s_head.nc}; "
+                               "distillation needs the same classes (train the teacher on the same data)")
+        s_strides, t_strides = [int(s) for s in s_head.stride.tolist()], [int(s) for s in t_head.stride.tolist()]
+        shared = [s for s in s_strides if s in t_strides]
+        if not shared:
+            raise TinydetError(f"teacher strides {t_strides} and student strides {s_strides} share none; "
+                               "distillation pairs head levels of the same stride")
+        self.student_levels = [s_strides.index(s) for s in shared]
+        self.teacher_levels = [t_strides.index(s) for s in shared]
+        self.reg_max = s_head.reg_max if s_head.reg_max == t_head.reg_max and s_head.reg_max > 1 else None
+        if self.reg_max is None:
+            _ul_utils.LOGGER.warning("distillation: teacher and student heads differ in reg_max (or use no DFL); "
+                                     "the box-distribution term is off")
+        self.options = options
+        self.teacher = [teacher.eval().requires_grad_(False)]  # a list: not a submodule, never in the optimizer
+        device = next(student.parameters()).device
+        s_ch, t_ch = self._channels(student, device, imgsz), self._channels(teacher, device, imgsz)
+        self.adapters = make_adapters([s_ch[i] for i in self.student_levels],
+                                      [t_ch[i] for i in self.teacher_levels]).to(device)
+        self.strides = shared
+
+    @staticmethod
+    def _channels(model: torch.nn.Module, device, imgsz: int) -> list[int]:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            raw = _head_outputs(model(torch.zeros(1, 3, imgsz, imgsz, device=device)))
+        model.train(was_training)
+        return [f.shape[1] for f in raw["feats"]]
+
+    def forward(self, student_raw, images: torch.Tensor):
+        from tinydet.compress.distill import distill_loss
+
+        teacher = self.teacher[0]
+        with torch.no_grad():
+            t_raw = _head_outputs(teacher(images))
+        with_box = self.reg_max is not None
+        s = _levels(_head_outputs(student_raw), self.student_levels, with_box)
+        t = _levels(t_raw, self.teacher_levels, with_box)
+        return distill_loss(s, t, self.adapters, self.options, self.reg_max)
+
+
+class _DistillCriterion:
+    """The student's own criterion plus the distillation terms: loss items gain 'distill' (results.csv column
+    train/distill; val/distill stays 0 since validation runs on the EMA without a teacher)."""
+
+    def __init__(self, base, distiller: Distiller):
+        self.base, self.distiller = base, distiller
+
+    def __getattr__(self, name):  # update(), hyp, ... of the wrapped criterion (E2ELoss decays its gains)
+        if name in ("base", "distiller"):
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def __call__(self, preds, batch):
+        loss, items = self.base(preds, batch)
+        terms = self.distiller(preds, batch["img"])
+        extra = (terms.total * batch["img"].shape[0]).reshape(1).to(loss.dtype)
+        return torch.cat([loss.reshape(-1), extra]), {**items, "distill": terms.total.detach()}
+
+
+class _AdaptersAlongside(torch.nn.Module):
+    """What the optimizer is built from when distilling: the student's layers and the feature adapters."""
+
+    def __init__(self, student: torch.nn.Module, adapters: torch.nn.Module):
+        super().__init__()
+        self.model, self.adapters = student.model, adapters  # `.model[-1]`: ultralytics' MuSGD looks for the head
+
+
+class _CompressTrainerMixin:
+    """Trainer add-on: fine-tunes pruned checkpoints as they are, and distils from `recipe.distill_from`."""
+
+    def get_model(self, cfg=None, weights=None, verbose=True):
+        """A pruned checkpoint is trained as it is: ultralytics would rebuild the model from its YAML and load
+        the weights that fit, silently undoing the pruning."""
+        if isinstance(weights, torch.nn.Module) and getattr(weights, PRUNED_MARK, False):
+            from copy import deepcopy
+
+            nc = self.data["nc"]
+            if weights.model[-1].nc != nc:
+                raise TinydetError(f"the pruned model predicts {weights.model[-1].nc} classes and the data has {nc}; "
+                                   "fine-tune a pruned model on data with its classes")
+            model = deepcopy(weights).float()
+            for p in model.parameters():
+                p.requires_grad_(True)
+            return model
+        return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+
+    def build_optimizer(self, model, *args, **kwargs):
+        recipe = getattr(self, "recipe", None)
+        if recipe is None or not recipe.distill_from:
+            return super().build_optimizer(model, *args, **kwargs)
+        from tinydet.compress.distill import DistillOptions
+
+        student = _torch_utils.unwrap_model(model)
+        teacher = load_detection_checkpoint(recipe.distill_from).to(next(student.parameters()).device)
+        options = DistillOptions(recipe.distill_logit, recipe.distill_feature, recipe.distill_t)
+        self.distiller = Distiller(teacher, student, options, imgsz=int(max(student.stride.max().item(), 32)) * 2)
+        _ul_utils.LOGGER.info(f"tinydet distillation from {recipe.distill_from} at strides {self.distiller.strides}")
+        return super().build_optimizer(_AdaptersAlongside(student, self.distiller.adapters), *args, **kwargs)
+
+    def _install_distillation(self, trainer) -> None:
+        distiller = getattr(self, "distiller", None)
+        if distiller is None:
+            return
+        student = _torch_utils.unwrap_model(self.model)
+        if isinstance(getattr(student, "criterion", None), _DistillCriterion):
+            return
+        base = student.criterion if getattr(student, "criterion", None) is not None else student.init_criterion()
+        student.criterion = _DistillCriterion(base, distiller)
+
+    def _setup_train(self):
+        self.add_callback("on_pretrain_routine_end", self._install_distillation)  # after RecipeCallback's
+        super()._setup_train()
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Training: sliced validation picks best.pt (recipe.val_slice; tinydet/train/sliced_val.py)
 # --------------------------------------------------------------------------------------------------------------
 # ultralytics 8.4.190's BaseTrainer._do_train: `self.metrics, self.fitness = self.validate()`, then save_metrics
@@ -785,7 +970,8 @@ class _SlicedValidationMixin:
         self.metrics = {**(self.metrics or {}), **result.columns()}
 
 
-class RecipeDetectionTrainer(_SlicedValidationMixin, _RecipeTrainerMixin, _DetectionTrainer):
+class RecipeDetectionTrainer(_SlicedValidationMixin, _CompressTrainerMixin, _RecipeTrainerMixin,
+                             _DetectionTrainer):
     """ultralytics' DetectionTrainer running a tinydet Recipe."""
 
 

@@ -129,6 +129,8 @@ def _run_trainer(model_path: str, recipe: Recipe, args: dict[str, Any], callback
     from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer, RecipePoseTrainer
 
     model = YOLO(model_path)
+    if recipe.distill_from and model.task != "detect":
+        raise TinydetError(f"distillation trains detect models, not {model.task}")
     for event, fns in (callbacks or {}).items():
         for fn in fns:
             model.add_callback(event, fn)
@@ -181,6 +183,18 @@ def with_inline_albumentations(opts: TrainOptions) -> TrainOptions:
     return replace(opts, recipe=replace(opts.recipe, albumentations=load_spec(spec)[0]))
 
 
+def with_resolved_teacher(opts: TrainOptions) -> TrainOptions:
+    """The options with the distillation teacher as an absolute path (checked), so the run record and --resume
+    find it from any folder."""
+    teacher = opts.recipe.distill_from
+    if not teacher:
+        return opts
+    path = Path(teacher).expanduser().resolve()
+    if not path.is_file() or path.suffix != ".pt":
+        raise TinydetError(f"--distill-from {teacher}: not a checkpoint file (.pt); distil from a trained model")
+    return replace(opts, recipe=replace(opts.recipe, distill_from=str(path)))
+
+
 def sampled_data(opts: TrainOptions, data, out: Path):
     """The data to train on: `data` itself, or with repeat_factor_t > 0 a copy of its data.yaml whose training
     split is the repeat-factor list written into `out/repeat_factor` (tinydet/data/sampling.py)."""
@@ -209,7 +223,7 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
     _check_new_run_dir(out)
     model_path = resolve_model(opts.model)  # cheap checks first: a typo fails before the data is read
     check_override_keys({**opts.recipe.ultralytics, **opts.overrides})
-    opts = with_inline_albumentations(opts)
+    opts = with_resolved_teacher(with_inline_albumentations(opts))
     data = prepare_data(opts.data, out, opts.skip_bad)
     if opts.recipe.recipe == "pose-aux":
         from tinydet.train.pose_aux_run import train_pose_aux

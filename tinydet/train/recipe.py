@@ -68,6 +68,10 @@ class Recipe:
             list of transforms, or the list itself (see tinydet/train/albumentations_yaml.py).
         repeat_factor_t: repeat-factor sampling threshold t (Gupta et al. 2019); 0 = off.
         class_weight_power: ultralytics' cls_pw: classification loss weights (1 / n_c) ** power, mean 1; 0 = off.
+    Distillation (tinydet/compress/distill.py, docs/compress.md):
+        distill_from: a trained tinydet/ultralytics detection checkpoint (same classes) to distil from; None = off.
+        distill_logit: weight of the class and box-distribution KL terms; distill_feature: weight of the neck
+            feature MSE; distill_t: the KL temperature.
     Selection:
         fitness: the validation metric that picks best.pt and drives early stopping ('ultralytics': 0.1 AP50 +
             0.9 AP, or a tinydet metric such as APs, APvt; see tinydet.eval.result.metric_names()).
@@ -120,6 +124,10 @@ class Recipe:
     albumentations: str | list | None = None
     repeat_factor_t: float = 0.0
     class_weight_power: float = 0.0
+    distill_from: str | None = None
+    distill_logit: float = 1.0
+    distill_feature: float = 1.0
+    distill_t: float = 2.0
     fitness: str = FITNESS_DEFAULT
     val_slice: str | None = None
     val_overlap: float = 0.2
@@ -150,6 +158,7 @@ class Recipe:
         self._check_toolbox()
         self._check_assigner()
         self._check_selection()
+        self._check_distill()
         if not isinstance(self.ultralytics, dict):
             raise TinydetError("'ultralytics' must be a mapping of ultralytics train arguments")
 
@@ -195,6 +204,15 @@ class Recipe:
                          **({} if self.val_merge is None else {"merge": self.val_merge}))
         except TinydetError as e:
             raise TinydetError(f"sliced validation: {e}") from None
+
+    def _check_distill(self) -> None:
+        if self.distill_from is not None and not isinstance(self.distill_from, str):
+            raise TinydetError("distill_from must be the path of a checkpoint")
+        if self.distill_from and self.recipe == "pose-aux":
+            raise TinydetError("distillation runs with the default recipe, not pose-aux")
+        from tinydet.compress.distill import DistillOptions
+
+        DistillOptions(self.distill_logit, self.distill_feature, self.distill_t)  # raises on bad values
 
     def _check_toolbox(self) -> None:
         if self.ssd_expand_max < 1:
