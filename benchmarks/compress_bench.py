@@ -3,6 +3,8 @@ fine-tuned, and pruned and fine-tuned with distillation from the original (prune
 
 Every step writes into OUT and is skipped when its output exists (rerun the same command to resume):
 OUT/pruned-r<ratio>.pt, OUT/ft-r<ratio>/ and OUT/kd-r<ratio>/ (training runs), OUT/eval/<name>.json (metrics).
+A control row fine-tunes the unpruned model for the same epochs (OUT/ft-original/), so that the pruned rows are
+compared with the same amount of training, not only with the starting point.
 Metrics come from tinydet's evaluator on the val split at --imgsz (COCO mAP, AP small = area < 32^2 px).
 
   PYTHONPATH=$PWD python benchmarks/compress_bench.py --data data.yaml --checkpoint best.pt --ratios 0.3 0.5 \\
@@ -48,7 +50,7 @@ def evaluate_checkpoint(checkpoint: Path, data: str, imgsz: int, cache: Path) ->
 
 
 def finetune(pruned: Path, run: Path, args, teacher: Path | None) -> Path:
-    """Train the pruned checkpoint (with distillation from `teacher` when given); reuses a finished run."""
+    """Fine-tune a checkpoint, pruned or not (with distillation from `teacher` when given); reuses a finished run."""
     from tinydet.train.api import TrainOptions, train
     from tinydet.train.recipe import Recipe
 
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-distill", action="store_true", help="skip the prune + distil rows")
+    p.add_argument("--no-control", action="store_true",
+                   help="skip the control row: the unpruned model fine-tuned for the same epochs")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
 
@@ -101,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     base = ev("original", checkpoint)
     rows = [row(f"original ({checkpoint.name})", base, base)]
+    if not args.no_control:  # what the same extra epochs do without pruning: the fair reference for the rows below
+        best = finetune(checkpoint, out / "ft-original", args, None)
+        rows.append(row(f"original + fine-tune {args.finetune_epochs} ep (control)", ev("ft-original", best), base))
     for ratio in args.ratios:
         pruned = out / f"pruned-r{ratio}.pt"
         if not pruned.is_file():
