@@ -1,5 +1,6 @@
 """Two `tinydet tune` workers share one study on a real PostgreSQL server; one is killed (SIGKILL) while it
-trains, restarted, and the study still reaches its trials: the killed trial is failed by the heartbeat check
+trains (frozen with SIGSTOP the moment its trial folder appears, so the kill cannot miss a short trial),
+restarted, and the study still reaches its trials: the killed trial is failed by the heartbeat check
 and run again with its parameters, and nothing is left RUNNING.
 
 The server is started here (initdb into a temporary folder, pg_ctl on a free loopback port, sockets in that
@@ -24,7 +25,7 @@ import yaml
 
 PASSWORD = "tune-s3cret"
 TRIALS = 3
-EPOCHS = 3  # a trial must outlast the moment between seeing worker A train and killing it
+EPOCHS = 3  # a trial must outlast the 20 ms between worker A's trial folder appearing and SIGSTOP
 
 
 def postgres_bin() -> Path | None:
@@ -80,13 +81,13 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_for(condition, timeout: float, what: str, logs):
+def wait_for(condition, timeout: float, what: str, logs, poll: float = 0.5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
-        if value:
+        if value is not None and value is not False:  # trial number 0 counts
             return value
-        time.sleep(0.5)
+        time.sleep(poll)
     pytest.fail(f"timed out waiting for {what}\n" + "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in logs
                                                                 if p.exists()))
 
@@ -120,20 +121,20 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
         def study():
             return optuna.load_study(study_name="shared", storage=with_driver(postgres_url))
 
-        def a_is_training():
+        def a_started_a_trial():  # cheap file check, polled fast: a trial of EPOCHS epochs lasts about a second
+            return bool(glob.glob(str(out_a / "trials" / "*" / "tinydet_run.yaml")))
+
+        def a_running_trial():
             try:
                 trials = study().get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             except Exception:  # the study does not exist yet
                 return None
-            for t in trials:
-                run_dir = t.user_attrs.get("run_dir", "")
-                if t.user_attrs.get("worker", "").endswith(f":{a.pid}") and (Path(run_dir) / "tinydet_run.yaml").is_file():
-                    return t.number
-            return None
+            return next((t.number for t in trials if t.user_attrs.get("worker", "").endswith(f":{a.pid}")), None)
 
-        killed = wait_for(a_is_training, 300, "worker A to start training a trial", logs)
-        time.sleep(0.2)  # inside its training: a trial of EPOCHS epochs takes several seconds
-        assert a.poll() is None, "worker A ended before it could be killed"
+        wait_for(a_started_a_trial, 300, "worker A to start training a trial", logs, poll=0.02)
+        assert a.poll() is None, "worker A ended before it could be stopped"
+        a.send_signal(signal.SIGSTOP)  # frozen mid-trial at once; the database is read while it cannot finish
+        killed = wait_for(a_running_trial, 60, "worker A's trial to show as RUNNING", logs)
         a.send_signal(signal.SIGKILL)
         a.wait(30)
         assert [t.state for t in study().get_trials() if t.number == killed] == [TrialState.RUNNING]
