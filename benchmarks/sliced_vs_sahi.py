@@ -196,21 +196,38 @@ class Tinydet:
     def __init__(self, model: Path, conf: float, backend: str, batch: int, merge: str = "greedy-nmm"):
         from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 
-        kind, _, half = backend.partition("-")
+        kind, *flags = backend.split("-")
+        half, float_input = "half" in flags, "floatin" in flags
         precision = {"torch": "", "onnxruntime": "", "openvino": " f32"}[kind] if not half else " bf16"
         other = "" if merge == "greedy-nmm" else f", {merge}"
+        other += ", float32 input" if float_input else ""
         self.label = f"tinydet ({kind}{precision}, batch {batch}{other})"
         match = "ios" if merge in ("greedy-nmm", "nmm", "nms") else None
         self.predictor = SlicedPredictor(model, SliceOptions(
             slice=(TILE, TILE), overlap=OVERLAP, merge=merge, match=match, iou=MATCH_THRESHOLD, conf=conf,
-            batch=batch, backend=kind, device="cpu", half=bool(half),
+            batch=batch, backend=kind, device="cpu", half=half,
         ))
+        if float_input:  # the path before uint8 tiles went into the OpenVINO graph, for a side-by-side row
+            self.predictor.backend = FloatInput(self.predictor.backend)
         self.forward_seconds = 0.0  # the backend's share of this method's time
 
     def __call__(self, path: Path):
         d = self.predictor(path)
         self.forward_seconds += self.predictor.timing.forward
         return d.xyxy.tolist(), d.confidence.tolist(), d.class_id.tolist()
+
+
+class FloatInput:
+    """A backend without its uint8 entry (`takes_uint8`): the predictor hands it float32 [B, 3, H, W] tiles."""
+
+    takes_uint8 = False
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.names, self.stride, self.end2end, self.input_hw = backend.names, backend.stride, backend.end2end, backend.input_hw
+
+    def __call__(self, batch):
+        return self.backend(batch)
 
 
 class BareForward:
@@ -253,7 +270,7 @@ def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends
     ours = [Tinydet(model, conf, b, batch) for b in backends]
     ours += [Tinydet(model, conf, "openvino", batch, merge) for merge in extra_merges]
     methods = [Sahi(model, conf, b) for b in sahi_backends] + ours
-    bare = [BareForward(m) for m in ours if m.label in ("tinydet (torch, batch %d)" % batch, "tinydet (openvino f32, batch %d)" % batch)]
+    bare = [BareForward(m) for m in ours if m.label in [f"tinydet ({k}, batch {batch})" for k in ("torch", "openvino f32", "openvino bf16")]]
     everything = methods + bare
     for m in methods:  # warm-up: first calls compile, allocate and (SAHI) set up ultralytics' predictor
         m(images[0])
@@ -359,7 +376,8 @@ def main() -> None:
     parser.add_argument("--conf", type=float, default=0.05)
     parser.add_argument("--batch", type=int, default=4, help="tinydet tiles per forward pass")
     parser.add_argument("--backends", nargs="+", default=["torch", "openvino", "openvino-half", "onnxruntime"],
-                        help="tinydet backends (openvino-half: OpenVINO in the CPU's native bf16)")
+                        help="tinydet backends (openvino-half: OpenVINO in the CPU's native bf16; a -floatin suffix: the backend "
+                             "is handed float32 tiles instead of uint8 ones, the path before uint8 input existed)")
     parser.add_argument("--sahi-backends", nargs="+", default=["torch", "openvino"],
                         help="SAHI with the checkpoint (torch) and with its OpenVINO export run by ultralytics")
     parser.add_argument("--extra-merges", nargs="*", default=["nms", "wbf"],

@@ -123,6 +123,12 @@ def test_exported_backend_matches_torch_and_caches(checkpoint, kind, tmp_path):
     x = torch.rand(3, 3, 96, 128)
     torch.testing.assert_close(exported(x), reference(x), atol=2e-3, rtol=1e-3)
     torch.testing.assert_close(exported(x[:1]), reference(x[:1]), atol=2e-3, rtol=1e-3)  # any batch size
+    if getattr(exported, "takes_uint8", False):  # the tiles as cut: converted inside the compiled model
+        tiles = torch.randint(0, 256, (2, 96, 128, 3), dtype=torch.uint8)
+        as_float = tiles.permute(0, 3, 1, 2).float() / 255
+        torch.testing.assert_close(exported(tiles), reference(as_float), atol=2e-3, rtol=1e-3)
+        with pytest.raises(ValueError, match=r"uint8 input must be \[B, H, W, 3\]"):
+            exported(tiles.permute(0, 3, 1, 2).contiguous())
     # the user's files are untouched; everything else lives in the cache
     assert _digest(model) == before and (model.parent / "rand.onnx").read_text() == "the user's own file"
     assert sorted(p.name for p in model.parent.iterdir()) == [".tinydet-cache", "rand.onnx", "rand.pt"]

@@ -9,7 +9,7 @@ from tinydet import Detections, TinydetError
 from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 from tinydet.ops.merge import METHODS
 
-from .fakes import DrawnBoxes, drawn_scene, sort_boxes
+from .fakes import DrawnBoxes, DrawnBoxesUint8, drawn_scene, sort_boxes
 
 
 def predict(image, **options):
@@ -30,6 +30,19 @@ def test_known_boxes_come_back_exactly(size, merge):
     np.testing.assert_array_equal(got_cls, want_cls)
     assert np.all(found.confidence == np.float32(0.9))
 
+
+
+@pytest.mark.parametrize("imgsz", [None, 96])
+def test_uint8_backend_gets_the_tiles_and_finds_the_same_boxes(imgsz):
+    image, _, _ = drawn_scene(300, 200, count=12)
+    options = SliceOptions(slice=(64, 64), overlap=0.3, merge="nms", match="ios", conf=0.1, imgsz=imgsz, batch=3)
+    as_float = SlicedPredictor(DrawnBoxes(), options)(image)
+    uint8 = DrawnBoxesUint8()
+    as_uint8 = SlicedPredictor(uint8, options)(image)
+    assert uint8.calls  # and each call asserted that it got uint8 [B, H, W, 3] tiles
+    np.testing.assert_array_equal(as_uint8.xyxy, as_float.xyxy)
+    np.testing.assert_array_equal(as_uint8.class_id, as_float.class_id)
+    np.testing.assert_array_equal(as_uint8.confidence, as_float.confidence)
 
 @settings(max_examples=15, deadline=None)
 @given(width=st.integers(40, 260), height=st.integers(40, 260), seed=st.integers(0, 1000),

@@ -233,10 +233,13 @@ class SlicedPredictor:
         return found
 
     def prepare(self, batch: _Batch, reader) -> torch.Tensor:
-        """The network input of a batch: float32 [n, 3, H, W], RGB in 0-1 (a view of a reused buffer)."""
+        """The network input of a batch (a view of a reused buffer): float32 [n, 3, H, W], RGB in 0-1, or for a
+        backend that `takes_uint8`, the tiles themselves, uint8 [n, H, W, 3] RGB."""
         n = len(batch.regions)
         for slot, (region, content) in enumerate(zip(batch.regions, batch.content)):
             self._fill(slot, reader, region, content)
+        if getattr(self.backend, "takes_uint8", False):
+            return torch.from_numpy(self._canvas[:n])
         x = self._input[:n]
         x.copy_(torch.from_numpy(self._canvas[:n]).permute(0, 3, 1, 2))  # one pass: layout and dtype
         return x.mul_(1 / 255)

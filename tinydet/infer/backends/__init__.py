@@ -5,6 +5,10 @@ scores after sigmoid) or, for end-to-end heads, `[B, max_det, 6 (+ extra)]` (x1,
 A backend has `names` (class index -> name), `stride` (input sizes must be multiples of it), `end2end` (which of
 the two layouts it returns) and `input_hw` (the input size it was prepared for; exported backends are built
 for it). Anything with these attributes and `__call__` works, e.g. a fake backend in tests.
+
+A backend may also set `takes_uint8 = True`: its `__call__` then also accepts the tiles as they are cut, uint8
+`[B, H, W, 3]` (RGB, 0-255), and converts them itself, faster where the conversion can run inside the compiled
+model (OpenVINO). The sliced predictor hands such a backend uint8 tiles.
 """
 
 from __future__ import annotations
