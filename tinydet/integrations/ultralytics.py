@@ -4,7 +4,7 @@ Importing this module (which `import tinydet` does first) makes ultralytics 8.4.
 
 - offline: no online checks, downloads, telemetry or pip auto-install (ultralytics would otherwise try all four);
 - a local font where ultralytics looks for Arial, so plotting never fetches one;
-- all CPU cores used (ultralytics leaves torch at 1 thread on a 2-core machine);
+- all CPU cores used (ultralytics leaves torch at 1 thread on a 2-core machine), or OMP_NUM_THREADS where set;
 - ultralytics' third-party logger integrations (MLflow, Comet, ...) off in tinydet's own settings file;
 - `parse_model` extended so that model YAMLs can name tinydet's modules (tinydet/nn), whose channel rules are
   data next to each module (`yaml_rule`, see tinydet/nn/rules.py).
@@ -25,13 +25,15 @@ from pathlib import Path
 
 PINNED_VERSION = "8.4.190"
 _ENV_READY = False
+_USER_THREADS: str | None = None  # OMP_NUM_THREADS as the user set it, before tinydet's default
 
 
 def prepare_environment() -> None:
     """Set the environment ultralytics reads at import time. Must run before `import ultralytics`."""
-    global _ENV_READY
+    global _ENV_READY, _USER_THREADS
     if _ENV_READY:
         return
+    _USER_THREADS = os.environ.get("OMP_NUM_THREADS")
     os.environ["YOLO_OFFLINE"] = "1"  # is_online() -> False: no DNS probes, no hub, no telemetry
     os.environ["YOLO_AUTOINSTALL"] = "false"  # never `pip install` a missing module (dependency confusion)
     if "YOLO_CONFIG_DIR" not in os.environ:
@@ -93,9 +95,17 @@ def _install_fonts(config_dir: Path) -> None:
                 os.replace(tmp, target)
 
 
+def thread_count() -> int:
+    """Threads for torch and ultralytics: OMP_NUM_THREADS where the user set it to a positive integer (to share
+    the machine with other jobs), otherwise every core."""
+    text = (_USER_THREADS or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else os.cpu_count() or 1
+
+
 def use_all_cores() -> int:
-    """Let torch and ultralytics use every core; returns the thread count."""
-    n = os.cpu_count() or 1
+    """Let torch and ultralytics use `thread_count()` threads (every core unless OMP_NUM_THREADS says otherwise);
+    returns that count."""
+    n = thread_count()
     _ul_utils.NUM_THREADS = n
     _torch_utils.NUM_THREADS = n  # select_device() resets torch threads to this on CPU
     torch.set_num_threads(n)
