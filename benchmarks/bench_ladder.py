@@ -166,24 +166,24 @@ def fmt(values: list[float], digits: int = 3) -> str:
 
 
 def table(results: dict[str, list[dict]], names: dict[str, str], args) -> str:
-    base_small = statistics.fmean(r["ap_small"] for r in results[next(iter(results))])
+    baseline = results.get(LADDER[0][0], [])  # the ratios need the baseline's own finished runs
+    base_small = statistics.fmean(r["ap_small"] for r in baseline) if baseline else 0.0
     lines = [
-        f"| Model | mAP50 | mAP50-95 | AP small | AP small vs baseline | Params (fused) | GFLOPs@{args.imgsz} | CPU ms/img (inference) |",
-        "| --- | :-: | :-: | :-: | :-: | :-: | :-: | :-: |",
+        f"| Model | seeds | mAP50 | mAP50-95 | AP small | AP small vs baseline | Params (fused) | GFLOPs@{args.imgsz} | CPU ms/img (inference) |",
+        "| --- | :-: | :-: | :-: | :-: | :-: | :-: | :-: | :-: |",
     ]
     for label, rows in results.items():
         small = statistics.fmean(r["ap_small"] for r in rows)
         gain = f"{small / base_small - 1:+.0%}" if base_small > 0 else "n/a"
         r0 = rows[0]
         lines.append(
-            f"| {names[label]} | {fmt([r['mAP50'] for r in rows])} | {fmt([r['mAP50-95'] for r in rows])} "
+            f"| {names[label]} | {', '.join(str(r['seed']) for r in rows)} | {fmt([r['mAP50'] for r in rows])} | {fmt([r['mAP50-95'] for r in rows])} "
             f"| {fmt([r['ap_small'] for r in rows])} | {gain} "
             f"| {r0['params'] / 1e6:.3f}M ({r0['params_fused'] / 1e6:.3f}M) | {r0['gflops']:.1f} "
             f"| {fmt([r['total_ms'] for r in rows], 1)} ({fmt([r['inference_ms'] for r in rows], 1)}) |"
         )
-    seeds = ", ".join(map(str, args.seeds))
     lines.append(
-        f"\n{args.epochs} epochs, imgsz {args.imgsz}, batch {args.batch}, seeds {seeds} (mean ± half-range); "
+        f"\n{args.epochs} epochs, imgsz {args.imgsz}, batch {args.batch}; mean ± half-range over the seeds; "
         f"data {args.data}{f' (subset {args.subset})' if args.subset else ''}; AP small: pycocotools, area < {SMALL}^2 px."
     )
     return "\n".join(lines)
@@ -212,15 +212,25 @@ def main() -> None:
     images = split_images(data_cfg.splits["val"])
     gt = coco_ground_truth(images, data_cfg.nc)
     results: dict[str, list[dict]] = {}
+    sys.path.insert(0, str(HERE))
+    from train_matrix import finished
+
     for label, model in rungs:
         for seed in args.seeds:
-            best = out / "runs" / f"{label}-s{seed}" / "weights" / "best.pt"
+            run_dir = out / "runs" / f"{label}-s{seed}"
+            if not finished(run_dir, args.epochs):  # --skip-train while runs are still training
+                print(f"[ladder] {run_dir.name}: not finished ({args.epochs} epochs), left out", flush=True)
+                continue
+            best = run_dir / "weights" / "best.pt"
             t0 = time.time()
             row = evaluate_run(best, data, images, gt, args) | {"label": label, "model": model, "seed": seed}
             print(f"[ladder] {label}-s{seed}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})} "
                   f"({time.time() - t0:.0f} s)", flush=True)
             results.setdefault(label, []).append(row)
     text = table(results, names, args)
+    missing = [names[label] for label, _ in rungs if label not in results]
+    if missing:
+        text += f"\nNot trained yet (no finished run): {', '.join(missing)}."
     (out / "ladder.json").write_text(json.dumps(results, indent=1))
     (out / "ladder.md").write_text(text + "\n")
     print(text)
