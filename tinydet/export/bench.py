@@ -4,7 +4,8 @@ postprocessing, and throughput, measured with tinydet's full-image predictor (on
     rows = bench(["best.pt"], ["torch", "onnxruntime", "openvino"], imgsz=640, runs=20, warmup=3)
     print(format_table(rows))
 
-Stages (as `tinydet.infer.sliced.Timing` splits them): preprocess = resize, pad, RGB, float (`prepare`);
+Stages (as `tinydet.infer.sliced.Timing` splits them): preprocess = resize, pad, RGB, float (`prepare`; for
+OpenVINO the conversion to float runs inside the compiled model, so it counts as inference there);
 inference = the backend call (`forward`); postprocess = confidence filter, NMS, boxes to image pixels
 (`decode` + `merge`). Images are held in memory, so no decoding from disk is timed. Numbers are medians over
 `runs` passes over all images, after `warmup` passes that are not timed. This is the only place tinydet
