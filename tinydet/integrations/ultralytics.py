@@ -980,12 +980,37 @@ class _SlicedValidationMixin:
         self.metrics = {**(self.metrics or {}), **result.columns()}
 
 
-class RecipeDetectionTrainer(_SlicedValidationMixin, _CompressTrainerMixin, _RecipeTrainerMixin,
-                             _DetectionTrainer):
+# --------------------------------------------------------------------------------------------------------------
+# Training: checkpoints written atomically, so a run killed at any moment resumes from its last.pt
+# --------------------------------------------------------------------------------------------------------------
+# ultralytics 8.4.190's BaseTrainer.save_model writes `self.last` and (when best) `self.best` with write_bytes in
+# place: a kill during the write leaves a truncated last.pt that cannot be resumed.
+class _AtomicCheckpointMixin:
+    """Trainer add-on: save_model writes last.pt / best.pt to hidden temporary files in weights/, then renames
+    them over the real ones (os.replace is atomic on one file system)."""
+
+    def save_model(self):
+        final = {"last": self.last, "best": self.best}
+        temporary = {k: path.with_name(f".{path.name}.tmp") for k, path in final.items()}
+        for path in temporary.values():
+            path.unlink(missing_ok=True)  # left by a kill during an earlier write
+        self.last, self.best = temporary["last"], temporary["best"]
+        try:
+            saved = super().save_model()
+        finally:
+            self.last, self.best = final["last"], final["best"]
+        for k, path in temporary.items():
+            if path.exists():
+                os.replace(path, final[k])
+        return saved
+
+
+class RecipeDetectionTrainer(_AtomicCheckpointMixin, _SlicedValidationMixin, _CompressTrainerMixin,
+                             _RecipeTrainerMixin, _DetectionTrainer):
     """ultralytics' DetectionTrainer running a tinydet Recipe."""
 
 
-class RecipePoseTrainer(_SlicedValidationMixin, _RecipeTrainerMixin, _PoseTrainer):
+class RecipePoseTrainer(_AtomicCheckpointMixin, _SlicedValidationMixin, _RecipeTrainerMixin, _PoseTrainer):
     """ultralytics' PoseTrainer running a tinydet Recipe (the pose-aux recipe trains with this)."""
 
     validator_class = SmallObjectPoseValidator

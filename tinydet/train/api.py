@@ -99,8 +99,10 @@ def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[st
         epochs=opts.epochs,
         imgsz=opts.imgsz,
         batch=opts.batch,
-        project=str(out.parent),
-        name=out.name,
+        # exactly the run folder: ultralytics joins project / name, but renames a run named "model" after the
+        # model (cfg.get_cfg), so `--out runs/model` would train into runs/yolov8n; name "." keeps the folder
+        project=str(out),
+        name=".",
         exist_ok=True,
         seed=opts.seed,
         deterministic=opts.deterministic,

@@ -1,0 +1,93 @@
+"""A training killed with SIGKILL right after it saved its first epoch resumes with `tinydet train --resume` and
+ends with every epoch logged once, its checkpoints whole and no temporary files left. The run folder is named
+`model`, which ultralytics on its own would rename after the model (runs/yolov8n)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCHS = 4
+
+
+def tinydet(*args: str, **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-m", "tinydet", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def epochs_logged(run: Path) -> list[int]:
+    with (run / "results.csv").open() as f:
+        return [int(float(row["epoch"])) for row in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_end(tiny_data, tmp_path):
+    run = tmp_path / "model"
+    first = tinydet("train", "--data", str(tiny_data), "--model", "yolov8n", "--epochs", str(EPOCHS), "--imgsz", "64",
+                    "--batch", "4", "--out", str(run), "--set", "plots=false")
+    last = run / "weights" / "last.pt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert last.exists(), f"no last.pt before the process ended:\n{first.communicate()[0][-3000:]}"
+    first.send_signal(signal.SIGSTOP)  # frozen at once; checked, then killed
+    assert first.poll() is None and len(epochs_logged(run)) < EPOCHS, "the run finished before it could be killed"
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+
+    second = tinydet("train", "--resume", str(run))
+    output = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, output[-3000:]
+    assert epochs_logged(run) == list(range(1, EPOCHS + 1))
+    weights = sorted(p.name for p in (run / "weights").iterdir())
+    assert weights == ["best.pt", "last.pt"], weights  # no temporary checkpoint left behind
+    assert not (tmp_path / "yolov8n").exists()
+
+    import torch
+
+    for name in weights:
+        ckpt = torch.load(run / "weights" / name, map_location="cpu", weights_only=False)
+        assert ckpt["train_args"]["epochs"] == EPOCHS
+
+
+class _WritesInPlace:
+    """Stands in for ultralytics' BaseTrainer.save_model: write_bytes to self.last, then to self.best."""
+
+    crash = False
+
+    def save_model(self):
+        self.last.write_bytes(b"new last")
+        if self.crash:
+            raise KeyboardInterrupt  # killed between the two writes
+        self.best.write_bytes(b"new best")
+        return True
+
+
+def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
+    from tinydet.integrations.ultralytics import _AtomicCheckpointMixin
+
+    class Trainer(_AtomicCheckpointMixin, _WritesInPlace):
+        pass
+
+    trainer = Trainer()
+    trainer.last, trainer.best = tmp_path / "last.pt", tmp_path / "best.pt"
+    trainer.last.write_bytes(b"old last")
+    trainer.best.write_bytes(b"old best")
+    trainer.crash = True
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save_model()
+    assert trainer.last.read_bytes() == b"old last" and trainer.best.read_bytes() == b"old best"
+    assert trainer.last == tmp_path / "last.pt"  # the trainer's own paths are restored
+    trainer.crash = False
+    assert trainer.save_model() is True
+    assert trainer.last.read_bytes() == b"new last" and trainer.best.read_bytes() == b"new best"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # the crash's leftover is gone
