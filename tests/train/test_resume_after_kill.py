@@ -50,7 +50,7 @@ def test_killed_training_resumes_to_the_end(tiny_data, tmp_path):
     assert epochs_logged(run) == list(range(1, EPOCHS + 1))
     weights = sorted(p.name for p in (run / "weights").iterdir())
     assert weights == ["best.pt", "last.pt"], weights  # no temporary checkpoint left behind
-    assert not (tmp_path / "yolov8n").exists()
+    assert not (tmp_path / "yolov8n").exists() and not (run / "model").exists()  # resumed into the same folder
 
     import torch
 
