@@ -144,7 +144,11 @@ def evaluate_run(best: Path, data_yaml: Path, images: list[Path], gt, args) -> d
     from tinydet.infer.full import load_model
     from tinydet.integrations.ultralytics import gflops
 
-    row = validate(str(best), str(data_yaml), ValOptions(imgsz=args.imgsz, batch=args.batch))
+    from tinydet.eval.result import small_object_metrics
+
+    metrics = small_object_metrics(validate(str(best), str(data_yaml), ValOptions(imgsz=args.imgsz)))
+    # tinydet's evaluator (pycocotools-exact), the same numbers as the recipes table (lite_tables.py)
+    row = {"mAP50": metrics["AP50"], "mAP50-95": metrics["AP"], "APvt": metrics["APvt"], "APt": metrics["APt"]}
     model = load_model(best)
     net = model.model.float()
     row["params"] = sum(p.numel() for p in net.parameters())
