@@ -140,11 +140,10 @@ def latency_ms(model, images: list[Path], imgsz: int) -> dict[str, float]:
 
 
 def evaluate_run(best: Path, data_yaml: Path, images: list[Path], gt, args) -> dict[str, float]:
+    from tinydet.eval.result import small_object_metrics
     from tinydet.eval.validate import ValOptions, validate
     from tinydet.infer.full import load_model
     from tinydet.integrations.ultralytics import gflops
-
-    from tinydet.eval.result import small_object_metrics
 
     metrics = small_object_metrics(validate(str(best), str(data_yaml), ValOptions(imgsz=args.imgsz)))
     # tinydet's evaluator (pycocotools-exact), the same numbers as the recipes table (lite_tables.py)

@@ -48,7 +48,6 @@ class DrawnBoxes:
         return raw
 
 
-
 class DrawnBoxesUint8(DrawnBoxes):
     """The same fake for a backend that `takes_uint8`: it accepts only uint8 [B, H, W, 3] RGB tiles."""
 
@@ -57,6 +56,7 @@ class DrawnBoxesUint8(DrawnBoxes):
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         assert batch.dtype == torch.uint8 and batch.ndim == 4 and batch.shape[-1] == 3, (batch.dtype, batch.shape)
         return super().__call__(batch.permute(0, 3, 1, 2).float() / 255)
+
 
 def drawn_scene(width, height, seed=0, count=30, size=(4, 14)):
     """A black BGR image with `count` separated rectangles (red = 0, green = 1) and their true boxes."""

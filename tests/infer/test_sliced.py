@@ -31,7 +31,6 @@ def test_known_boxes_come_back_exactly(size, merge):
     assert np.all(found.confidence == np.float32(0.9))
 
 
-
 @pytest.mark.parametrize("imgsz", [None, 96])
 def test_uint8_backend_gets_the_tiles_and_finds_the_same_boxes(imgsz):
     image, _, _ = drawn_scene(300, 200, count=12)
@@ -43,6 +42,7 @@ def test_uint8_backend_gets_the_tiles_and_finds_the_same_boxes(imgsz):
     np.testing.assert_array_equal(as_uint8.xyxy, as_float.xyxy)
     np.testing.assert_array_equal(as_uint8.class_id, as_float.class_id)
     np.testing.assert_array_equal(as_uint8.confidence, as_float.confidence)
+
 
 @settings(max_examples=15, deadline=None)
 @given(width=st.integers(40, 260), height=st.integers(40, 260), seed=st.integers(0, 1000),

@@ -18,10 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 4
 
 
-def tinydet(*args: str, **kwargs) -> subprocess.Popen:
+def tinydet(log: Path, *args: str) -> subprocess.Popen:
+    """`python -m tinydet ARGS` with its output in `log` (a pipe nobody reads could fill up and stall it)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-m", "tinydet", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kwargs)
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", "tinydet", *args], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
 
 
 def epochs_logged(run: Path) -> list[int]:
@@ -32,21 +34,21 @@ def epochs_logged(run: Path) -> list[int]:
 @pytest.mark.slow
 def test_killed_training_resumes_to_the_end(tiny_data, tmp_path):
     run = tmp_path / "model"
-    first = tinydet("train", "--data", str(tiny_data), "--model", "yolov8n", "--epochs", str(EPOCHS), "--imgsz", "64",
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = tinydet(first_log, "train", "--data", str(tiny_data), "--model", "yolov8n", "--epochs", str(EPOCHS), "--imgsz", "64",
                     "--batch", "4", "--out", str(run), "--set", "plots=false")
     last = run / "weights" / "last.pt"
     deadline = time.monotonic() + 300
     while not last.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert last.exists(), f"no last.pt before the process ended:\n{first.communicate()[0][-3000:]}"
+    assert last.exists(), f"no last.pt before the process ended:\n{first_log.read_text()[-3000:]}"
     first.send_signal(signal.SIGSTOP)  # frozen at once; checked, then killed
     assert first.poll() is None and len(epochs_logged(run)) < EPOCHS, "the run finished before it could be killed"
     first.send_signal(signal.SIGKILL)
     first.wait(30)
 
-    second = tinydet("train", "--resume", str(run))
-    output = second.communicate(timeout=600)[0]
-    assert second.returncode == 0, output[-3000:]
+    second = tinydet(second_log, "train", "--resume", str(run))
+    assert second.wait(timeout=600) == 0, second_log.read_text()[-3000:]
     assert epochs_logged(run) == list(range(1, EPOCHS + 1))
     weights = sorted(p.name for p in (run / "weights").iterdir())
     assert weights == ["best.pt", "last.pt"], weights  # no temporary checkpoint left behind
