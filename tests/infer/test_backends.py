@@ -130,6 +130,7 @@ def test_exported_backend_matches_torch_and_caches(checkpoint, kind, tmp_path):
         with pytest.raises(ValueError, match=r"uint8 input must be \[B, H, W, 3\]"):
             exported(tiles.permute(0, 3, 1, 2).contiguous())
     # the user's files are untouched; everything else lives in the cache
+    _check_thread_budget_is_taken_when_made(model, kind)
     assert _digest(model) == before and (model.parent / "rand.onnx").read_text() == "the user's own file"
     assert sorted(p.name for p in model.parent.iterdir()) == [".tinydet-cache", "rand.onnx", "rand.pt"]
     cached = list((model.parent / ".tinydet-cache").glob("rand-*/*/tinydet.json"))
@@ -138,3 +139,22 @@ def test_exported_backend_matches_torch_and_caches(checkpoint, kind, tmp_path):
     load_backend(model, kind, "cpu", (96, 128))  # second load: no new export
     assert cached[0].stat().st_mtime_ns == stamp and len(list((model.parent / ".tinydet-cache").rglob("tinydet.json"))) == 1
     assert not list((model.parent / ".tinydet-cache").rglob(".*-*"))  # no half-finished export folders
+
+
+def _check_thread_budget_is_taken_when_made(model, kind):
+    """A backend keeps torch's thread count of the moment it was made, even when torch's count changes before
+    its first call (ultralytics' predictor setup does that; OpenVINO compiles lazily, per batch size)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        backend = load_backend(model, kind, "cpu", (96, 128))
+        torch.set_num_threads(2)
+        backend(torch.rand(1, 3, 96, 128))
+        if kind == "openvino":
+            (compiled,) = backend._compiled.values()
+            assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+        else:
+            assert backend.session.get_session_options().intra_op_num_threads == 1
+    finally:
+        torch.set_num_threads(before)
+

@@ -44,6 +44,9 @@ class OpenVinoBackend:
         self._xml = artifact
         self._compiled: dict[tuple[int, bool], object] = {}  # (batch size, uint8 input) -> compiled model
         self._half = half
+        # torch's thread count now, when the backend is made: models compile lazily, per batch size, and by then
+        # other code (ultralytics' predictor setup) may have changed torch's count
+        self.threads = torch.get_num_threads()
 
     def _for_batch(self, n: int, uint8: bool):
         compiled = self._compiled.get((n, uint8))
@@ -60,9 +63,9 @@ class OpenVinoBackend:
                 ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
                 ppp.input().model().set_layout(ov.Layout("NCHW"))
                 model = ppp.build()
-            # the same thread budget as torch; f32 unless half: on CPUs with AMX, OpenVINO would otherwise run
-            # in bf16 (boxes off by up to a pixel)
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": torch.get_num_threads()}
+            # torch's thread budget when the backend was made; f32 unless half: on CPUs with AMX, OpenVINO would
+            # otherwise run in bf16 (boxes off by up to a pixel)
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.threads}
             if not self._half:
                 config["INFERENCE_PRECISION_HINT"] = "f32"
             compiled = self._core.compile_model(model, "CPU", config)
