@@ -154,13 +154,15 @@ def spec_from_args(args):
 
 
 def run(args) -> int:
+    from contextlib import closing
     from pathlib import Path
 
     from tqdm import tqdm
 
-    from tinydet.infer.batch import predict_file
+    from tinydet.infer.batch import predict_opened
     from tinydet.infer.images import ArrayReader
     from tinydet.infer.outputs import PredictionWriter
+    from tinydet.infer.readahead import read_ahead
     from tinydet.infer.sources import frame_count, frames, is_video, list_sources, source_root, video_fps
 
     split_source(args)
@@ -183,21 +185,24 @@ def run(args) -> int:
     counts = [frame_count(p) for p in sources]
     show = len(sources) > 1 or any(is_video(p) for p in sources)
     n_boxes = n_frames = 0
-    with tqdm(total=None if None in counts else sum(counts), desc="predict", unit="img", disable=not show) as bar:
-        for path in sources:
-            relative = path.relative_to(root).as_posix() if root is not None else path.name
-            video = (relative, video_fps(path)) if is_video(path) else None
-            for frame in frames(path):
-                if video is None:
-                    dets = predict_file(predictor, writer, path, relative, options.max_pixels)
-                else:
-                    reader = ArrayReader(frame.pixels, frame.name)
-                    dets = predictor.predict_reader(reader)
-                    writer.add(f"{Path(relative).with_suffix('')}_{frame.index:06d}", dets, reader, video)
-                n_boxes += len(dets)
-                n_frames += 1
-                bar.update()
-            writer.finish_video()
+    images = [p for p in sources if not is_video(p)]
+    with closing(read_ahead(images, options.max_pixels)) as images_ahead:  # the next image decodes meanwhile
+        with tqdm(total=None if None in counts else sum(counts), desc="predict", unit="img", disable=not show) as bar:
+            for path in sources:
+                relative = path.relative_to(root).as_posix() if root is not None else path.name
+                video = (relative, video_fps(path)) if is_video(path) else None
+                for frame in frames(path):
+                    if video is None:
+                        _, opened = next(images_ahead)
+                        dets = predict_opened(predictor, writer, opened(), relative)
+                    else:
+                        reader = ArrayReader(frame.pixels, frame.name)
+                        dets = predictor.predict_reader(reader)
+                        writer.add(f"{Path(relative).with_suffix('')}_{frame.index:06d}", dets, reader, video)
+                    n_boxes += len(dets)
+                    n_frames += 1
+                    bar.update()
+                writer.finish_video()
     writer.close()
     print(f"{n_boxes} boxes on {n_frames} images" + (f"; written to {args.out}" if writer.writes else ""))
     return 0

@@ -9,7 +9,8 @@ Whole images go through `tinydet.infer.full.predict_images`; sliced prediction p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,18 +97,36 @@ def predict_split(model: str | Path | None, data: str | Path, options: ValOption
         if model is None:
             raise TinydetError("validate needs a checkpoint or a predictor")
         predictor = full_image_predictor(model, options)
-    paths: Sequence = [im.file for im in images]
+    paths = [Path(im.file) for im in images]
+    predicted = _predict_paths(predictor, paths)
     if progress:
         from tqdm import tqdm
 
-        paths = tqdm(paths, desc=f"val ({options.split})", unit="img")
+        predicted = tqdm(predicted, total=len(paths), desc=f"val ({options.split})", unit="img")
     detections = []
-    for path in paths:
-        dets = predictor(Path(path))
+    for path, dets in predicted:
         if not isinstance(dets, Detections):
             raise TinydetError(f"the predictor returned {type(dets).__name__} for {path}, expected Detections")
         detections.append(dets)
     return SplitPredictions(images, list(dataset.names), detections)
+
+
+def _predict_paths(predictor: Predictor, paths: list[Path]) -> Iterator[tuple[Path, Detections]]:
+    """(path, predictor's output) per path; a SlicedPredictor gets each next image decoded while it works."""
+    from tinydet.infer.sliced import SlicedPredictor
+
+    if not isinstance(predictor, SlicedPredictor):
+        yield from ((path, predictor(path)) for path in paths)
+        return
+    from tinydet.infer.readahead import read_ahead
+
+    with closing(read_ahead(paths, predictor.options.max_pixels)) as opened_images:
+        for path, opened in opened_images:
+            reader = opened()
+            try:
+                yield path, predictor.predict_reader(reader)
+            finally:
+                reader.close()
 
 
 def validate(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),

@@ -1,7 +1,7 @@
 """What one prediction job is, as plain data: which models, how to slice, how to fuse, what to write.
 
 `PredictSpec` is small and picklable, so the single-process CLI and every Ray worker (tinydet.infer.distributed)
-build the very same predictor from it, and `predict_file` is the one function both run per image: the outputs
+build the very same predictor from it, and `predict_opened` is the one function both run per image: the outputs
 of a distributed run are those of a single-process run by construction.
 """
 
@@ -13,7 +13,6 @@ from pathlib import Path
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
 from tinydet.infer.ensemble import EnsembleOptions, EnsemblePredictor
-from tinydet.infer.images import open_image
 from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 
 
@@ -45,12 +44,12 @@ class PredictSpec:
         return EnsemblePredictor(predictors, self.ensemble or EnsembleOptions(), labels=[Path(m).name for m in self.models])
 
 
-def predict_file(predictor, writer, path: Path, key: str, max_pixels: int) -> Detections:
-    """Predict one image file and hand the result to `writer` (tinydet.infer.outputs.PredictionWriter).
+def predict_opened(predictor, writer, reader, key: str) -> Detections:
+    """Predict one opened image (a tinydet.infer.images reader, from tinydet.infer.readahead) and hand the result
+    to `writer` (tinydet.infer.outputs.PredictionWriter); the reader is closed here.
 
     key: the image's name relative to SOURCE ('sub/a.jpg'), which names its outputs.
     """
-    reader = open_image(path, max_pixels)
     try:
         dets = predictor.predict_reader(reader)
         writer.add(key, dets, reader)

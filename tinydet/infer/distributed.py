@@ -2,8 +2,8 @@
 
 Each worker is a Ray actor that builds the same predictor as the single-process path from the same
 `PredictSpec` (tinydet.infer.batch) once, then predicts the chunks of images it is handed with the same
-`predict_file`, writing the per-image outputs (labels/*.txt, images/*.jpg) itself, atomically, under OUT. The
-COCO results of each image come back to the driver, which writes predictions.json in the order of the sorted
+`predict_opened` (each next image read ahead, tinydet.infer.readahead), writing the per-image outputs
+(labels/*.txt, images/*.jpg) itself, atomically, under OUT. The COCO results of each image come back to the driver, which writes predictions.json in the order of the sorted
 source list: whichever worker finishes first, the files are those of `tinydet predict` without `--ray`.
 
 Paths (models, images, OUT) must be the same on every node: a shared file system, or one machine.
@@ -191,14 +191,18 @@ class _Worker:
 
     def run(self, items: list[tuple[int, str, str]]) -> list[tuple[int, int, list]]:
         """(index, boxes, COCO entries) of each (index, path, key) predicted; per-image files are written here."""
-        from tinydet.infer.batch import predict_file
+        from contextlib import closing
+
+        from tinydet.infer.batch import predict_opened
+        from tinydet.infer.readahead import read_ahead
 
         done = []
-        for index, path, key in items:
-            before = len(self.writer.coco)
-            dets = predict_file(self.predictor, self.writer, Path(path), key, self.spec.slicing.max_pixels)
-            done.append((index, len(dets), self.writer.coco[before:]))
-            del self.writer.coco[before:]
+        with closing(read_ahead([path for _, path, _ in items], self.spec.slicing.max_pixels)) as opened_images:
+            for (index, _, key), (_, opened) in zip(items, opened_images):
+                before = len(self.writer.coco)
+                dets = predict_opened(self.predictor, self.writer, opened(), key)
+                done.append((index, len(dets), self.writer.coco[before:]))
+                del self.writer.coco[before:]
         return done
 
 
