@@ -11,7 +11,8 @@ Steps (each is skipped when its output exists, so an interrupted run can simply 
 4. evaluate: on every val image, in rotating order, SAHI's get_sliced_prediction and tinydet's SlicedPredictor
    (torch, and the exported backends) with the same checkpoint, slice, overlap, confidence and merge (greedy NMM,
    IoS 0.5, class-wise, no full-image pass), plus the model's bare forward pass on the same tiles; mAP with
-   pycocotools against the synthetic ground truth;
+   pycocotools against the synthetic ground truth; then each tinydet method that has a bare-forward row predicts
+   the whole folder in sequence, with and without reading the next image ahead;
 5. the table goes to BENCHMARKS.md (section "Sliced inference against SAHI") with --write.
 
 Timings are wall-clock seconds on this machine, shared with other jobs: compare the ratios of one run, which saw
@@ -302,7 +303,46 @@ def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends
         rows.append(row)
     for b in bare:
         rows.append({"method": b.label, "seconds": seconds[b.label], "img_per_s": len(images) / seconds[b.label]})
-    return {"rows": rows, "images": len(images), "tiles_per_image": tiles, "conf": conf, "threads": THREADS}
+    with_bare = [m for m in ours if any(b.predictor is m.predictor for b in bare)]
+    folder = [{"method": m.label, **folder_seconds(m, images, FOLDER_PASSES)} for m in with_bare]
+    return {"rows": rows, "images": len(images), "tiles_per_image": tiles, "conf": conf, "threads": THREADS,
+            "folder": folder}
+
+
+FOLDER_PASSES = 3
+
+
+def folder_seconds(method: Tinydet, images: list[Path], passes: int) -> dict:
+    """Seconds to predict every image one after another, as `tinydet predict FOLDER` does: each image opened
+    when its turn comes ('plain'), and each next image decoded in a background thread meanwhile ('read_ahead',
+    tinydet.infer.readahead, what the CLI runs). The two alternate, `passes` times each; medians."""
+    import statistics
+    from contextlib import closing
+
+    from tinydet.infer.readahead import read_ahead
+
+    predictor = method.predictor
+
+    def plain() -> None:
+        for path in images:
+            predictor(path)
+
+    def ahead() -> None:
+        with closing(read_ahead(images)) as opened_images:
+            for _, opened in opened_images:
+                reader = opened()
+                try:
+                    predictor.predict_reader(reader)
+                finally:
+                    reader.close()
+
+    seconds: dict[str, list[float]] = {"plain": [], "read_ahead": []}
+    for _ in range(passes):
+        for name, run in (("plain", plain), ("read_ahead", ahead)):
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def report(result: dict, command: str) -> str:
@@ -313,8 +353,8 @@ def report(result: dict, command: str) -> str:
         "",
         f"Command: `{command}` ({result['total_seconds'] / 60:.0f} min wall in all, training included)",
         "",
-        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX) shared with other jobs, torch threads {result['threads']} "
-        f"for every method; {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
+        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX) shared with other jobs, {result['threads']} threads for "
+        f"every method (SAHI's OpenVINO rows: ultralytics' own count); {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
         f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise "
         "(rows naming another merge: that merge, threshold 0.5), no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
         "also with the same OpenVINO export, run by ultralytics' own OpenVINO backend, which uses bf16 on this "
@@ -337,10 +377,24 @@ def report(result: dict, command: str) -> str:
         backend = r["method"].split("(")[1]
         bare = rows.get(f"bare forward ({backend}")
         inside = r["seconds"] / r["forward_in_pipeline"] - 1
-        text = f"- {r['method']}: +{100 * inside:.1f}% over its own forward calls"
+        text = f"- {r['method']}: {100 * inside:+.1f}% over its own forward calls"
         if bare:
-            text += f", +{100 * (r['seconds'] / bare['seconds'] - 1):.1f}% over a separate bare-forward run"
+            text += f", {100 * (r['seconds'] / bare['seconds'] - 1):+.1f}% over a separate bare-forward run"
         lines.append(text)
+    if result.get("folder"):
+        lines += ["", f"A folder of images one after another, as `tinydet predict FOLDER` runs them (medians of "
+                  f"{FOLDER_PASSES} passes over the {result['images']} images, the two ways alternating): each image "
+                  "decoded when its turn comes, and each next image decoded in a background thread meanwhile "
+                  "(read-ahead, what the CLI, sliced validation and Ray workers do). The overhead is over the "
+                  "bare-forward row above:", "",
+                  "| method | decode in turn, s / image | read-ahead, s / image | gain | read-ahead overhead over bare forward |",
+                  "|---|---:|---:|---:|---:|"]
+        for f in result["folder"]:
+            backend = f["method"].split("(")[1]
+            bare = rows.get(f"bare forward ({backend}")
+            overhead = f"{100 * (f['read_ahead'] / bare['seconds'] - 1):+.1f}%" if bare else ""
+            lines.append(f"| {f['method']} | {f['plain'] / result['images']:.2f} | {f['read_ahead'] / result['images']:.2f} "
+                         f"| {f['plain'] / f['read_ahead']:.2f}x | {overhead} |")
     if result.get("merges"):
         lines += ["", f"Merging alone, {result['merge_boxes']:,} boxes shaped like sliced output (4 classes, objects "
                   "seen by 1-3 tiles, clutter), one torch thread, best of 3 (`PYTHONPATH=. python "
