@@ -3,8 +3,9 @@
 Each worker is a Ray actor that builds the same predictor as the single-process path from the same
 `PredictSpec` (tinydet.infer.batch) once, then predicts the chunks of images it is handed with the same
 `predict_opened` (each next image read ahead, tinydet.infer.readahead), writing the per-image outputs
-(labels/*.txt, images/*.jpg) itself, atomically, under OUT. The COCO results of each image come back to the driver, which writes predictions.json in the order of the sorted
-source list: whichever worker finishes first, the files are those of `tinydet predict` without `--ray`.
+(labels/*.txt, images/*.jpg) itself, atomically, under OUT. The COCO results of each image come back to the
+driver, which writes predictions.json in the order of the sorted source list: whichever worker finishes first,
+the files are those of `tinydet predict` without `--ray`.
 
 Paths (models, images, OUT) must be the same on every node: a shared file system, or one machine.
 Ray is an optional dependency: `pip install 'tinydet[ray]'`.

@@ -1,8 +1,9 @@
 """Open (decode) the next image in a background thread while the current one is predicted.
 
-Decoding a 12 MP JPEG takes about 0.09 s on one CPU core, 15% of a sliced bf16 prediction of it on the same
-core; OpenCV, Pillow and tifffile release the GIL while they decode, so on a machine with a spare core (or a GPU
-doing the forward passes) the decode of image i+1 overlaps the prediction of image i:
+Decoding a 12 MP JPEG takes 0.07-0.09 s on one CPU core, 7-12% of a sliced OpenVINO bf16 prediction of it on a
+2-core machine; OpenCV, Pillow and tifffile release the GIL while they decode, so where a core is free (fewer
+inference threads than cores, or a GPU doing the forward passes) the decode of image i+1 overlaps the
+prediction of image i. With every core busy it gains nothing (BENCHMARKS.md, "Sliced inference against SAHI"):
 
     for path, opened in read_ahead(paths, max_pixels):
         reader = opened()          # the reader of `path`, or the error opening it raised, raised here
