@@ -10,8 +10,8 @@ Steps (each skipped when its output exists):
    that outputs are not empty, labels and predictions.json written): one process with every torch thread,
    then `--ray` with 1, 2, ... workers of one CPU each on a local cluster started for the command.
 
-Reported per run: wall seconds of the whole command (startup included), Ray's own prediction seconds (the
-CLI prints them), images per second over those, and whether labels/ and predictions.json are identical to
+Reported per run: wall seconds of the whole command (startup included), prediction seconds (the CLI prints
+them: from the first image on, after the model or the Ray workers are ready), images per second over those, and whether labels/ and predictions.json are identical to
 the single-process run. A local cluster's startup is part of each Ray command's wall time.
 """
 
@@ -101,7 +101,7 @@ def main() -> None:
     reference = rows[0][3]
     lines = [f"{args.images} random 320x240 images, 160x160 tiles (6 per image), yolov8n (1 epoch, weights only run), "
              f"torch backend, {os.cpu_count()} CPU cores", "",
-             "| run | wall s (startup included) | prediction s (Ray's own count) | images/s over prediction | outputs equal single process |",
+             "| run | wall s (startup included) | prediction s (from the first image on, as the CLI prints it) | images/s over prediction | outputs equal single process |",
              "|---|---:|---:|---:|---|"]
     for label, wall, predict_s, out in rows:
         rate = f"{args.images / predict_s:.2f}" if predict_s else ""
