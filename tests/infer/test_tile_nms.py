@@ -28,6 +28,15 @@ def test_equals_tinydet_nms_with_ties_and_thresholds():
             assert tile_nms(boxes, scores, threshold, groups).tolist() == expected.tolist(), (seed, threshold)
 
 
+def test_both_sides_of_the_size_switch_agree(monkeypatch):
+    import tinydet.infer.decode as decode
+
+    boxes, scores, groups = _scene(3, integer=True)
+    small = tile_nms(boxes, scores, 0.5, groups)
+    monkeypatch.setattr(decode, "TORCHVISION_NMS_MAX", 0)  # every size goes to tinydet.ops.nms
+    assert decode.tile_nms(boxes, scores, 0.5, groups).tolist() == small.tolist()
+
+
 def test_tie_goes_to_the_earlier_box_and_equal_iou_is_not_suppressed():
     boxes = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 5], [20, 20, 30, 30]])
     scores = torch.tensor([0.5, 0.5, 0.9, 0.5])
