@@ -157,4 +157,3 @@ def _check_thread_budget_is_taken_when_made(model, kind):
             assert backend.session.get_session_options().intra_op_num_threads == 1
     finally:
         torch.set_num_threads(before)
-

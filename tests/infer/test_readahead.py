@@ -44,9 +44,9 @@ def test_real_images_come_back_in_order_with_their_pixels(tmp_path):
         paths.append(path)
     seen = []
     for path, opened in read_ahead(paths):
-        reader = opened()
-        expected = open_image(path)
-        assert np.array_equal(reader.read(0, 0, reader.width, reader.height), expected.read(0, 0, 30, 20 + len(seen)))
+        reader, expected = opened(), open_image(path)
+        assert (reader.width, reader.height) == (expected.width, expected.height) == (30, 20 + len(seen))
+        assert np.array_equal(reader.read(0, 0, 30, reader.height), expected.read(0, 0, 30, expected.height))
         reader.close()
         expected.close()
         seen.append(path)
