@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import sys
 import time
@@ -330,11 +331,8 @@ def folder_seconds(method: Tinydet, images: list[Path], passes: int) -> dict:
     def ahead() -> None:
         with closing(read_ahead(images)) as opened_images:
             for _, opened in opened_images:
-                reader = opened()
-                try:
+                with closing(opened()) as reader:
                     predictor.predict_reader(reader)
-                finally:
-                    reader.close()
 
     seconds: dict[str, list[float]] = {"plain": [], "read_ahead": []}
     for _ in range(passes):
@@ -345,6 +343,33 @@ def folder_seconds(method: Tinydet, images: list[Path], passes: int) -> dict:
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
+def _cpu_seconds() -> tuple[float, float, float] | None:
+    """(wall s, CPU s all processes used, CPU s this process and its children used); None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    ticks = os.sysconf("SC_CLK_TCK")
+    own = sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return time.perf_counter(), (user + nice + system + irq + softirq + steal) / ticks, own
+
+
+def _other_cores(before, after) -> float | None:
+    """Cores that other processes kept busy, on average, between two _cpu_seconds() readings."""
+    if before is None or after is None:
+        return None
+    wall = after[0] - before[0]
+    return max(0.0, ((after[1] - before[1]) - (after[2] - before[2])) / wall)
+
+
+def _load_text(other_cores: float | None) -> str:
+    if other_cores is None:
+        return "load of other processes not measured"
+    return f"other processes kept {other_cores:.2f} cores busy on average while the methods were timed"
+
+
 def report(result: dict, command: str) -> str:
     rows = {r["method"]: r for r in result["rows"]}
     sahi = next(r for r in result["rows"] if r["method"].startswith("SAHI"))
@@ -353,7 +378,7 @@ def report(result: dict, command: str) -> str:
         "",
         f"Command: `{command}` ({result['total_seconds'] / 60:.0f} min wall in all, training included)",
         "",
-        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX) shared with other jobs, {result['threads']} threads for "
+        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX), {_load_text(result.get('other_cores'))}, {result['threads']} threads for "
         f"every method (SAHI's OpenVINO rows: ultralytics' own count); {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
         f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise "
         "(rows naming another merge: that merge, threshold 0.5), no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
@@ -454,7 +479,9 @@ def main() -> None:
     if args.prepare_only:
         return
     images = sorted((synth / "images" / "val").glob("*.jpg"))
+    before = _cpu_seconds()
     result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends, args.extra_merges)
+    result["other_cores"] = _other_cores(before, _cpu_seconds())
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))

@@ -122,11 +122,8 @@ def _predict_paths(predictor: Predictor, paths: list[Path]) -> Iterator[tuple[Pa
 
     with closing(read_ahead(paths, predictor.options.max_pixels)) as opened_images:
         for path, opened in opened_images:
-            reader = opened()
-            try:
+            with closing(opened()) as reader:
                 yield path, predictor.predict_reader(reader)
-            finally:
-                reader.close()
 
 
 def validate(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),

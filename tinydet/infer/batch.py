@@ -7,6 +7,7 @@ of a distributed run are those of a single-process run by construction.
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +51,7 @@ def predict_opened(predictor, writer, reader, key: str) -> Detections:
 
     key: the image's name relative to SOURCE ('sub/a.jpg'), which names its outputs.
     """
-    try:
+    with closing(reader):
         dets = predictor.predict_reader(reader)
         writer.add(key, dets, reader)
-    finally:
-        reader.close()
     return dets

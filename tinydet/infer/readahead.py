@@ -6,11 +6,8 @@ inference threads than cores, or a GPU doing the forward passes) the decode of i
 prediction of image i. With every core busy it gains nothing (BENCHMARKS.md, "Sliced inference against SAHI"):
 
     for path, opened in read_ahead(paths, max_pixels):
-        reader = opened()          # the reader of `path`, or the error opening it raised, raised here
-        try:
+        with closing(opened()) as reader:  # the reader of `path`, or the error opening it raised, raised here
             ...predict reader...
-        finally:
-            reader.close()
 
 At most one image is decoded ahead, so memory holds two decoded images instead of one. Errors keep their order
 and their place: opening image i+1 fails at `opened()` of image i+1, never earlier, so a caller that skips bad
