@@ -72,9 +72,75 @@ def test_corrupt_image_is_named(folder, checkpoint, capsys):
     code = main(["predict", str(folder / "src"), "--model", str(checkpoint), "--slice", "128", "--out", str(folder / "o")])
     err = capsys.readouterr().err
     assert code == 2
-    assert "zz.jpg: not a readable image" in err.strip().splitlines()[-1]
+    assert "zz.jpg: not a readable image (corrupt or unsupported format); stopped (--skip-bad warns and goes on)" in err.strip().splitlines()[-1]
 
 
 def test_missing_model(folder, capsys):
     code = main(["predict", str(folder / "src"), "--model", str(folder / "none.pt")])
     assert code == 2 and "model not found" in capsys.readouterr().err
+
+
+def _checksums(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_second_run_into_the_same_out_stops_unless_exist_ok(folder, checkpoint, capsys):
+    args = ["predict", str(folder / "src" / "a.jpg"), "--model", str(checkpoint), "--imgsz", "128", "--conf", "0.6",
+            "--out", str(folder / "o"), "--save-txt", "--save-json"]
+    assert main(args) == 0
+    first = _checksums(folder / "o")
+    (folder / "o" / "labels" / "a.txt").write_text("mine\n")
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a.txt and 1 more already exist" in err and "--exist-ok" in err, err
+    assert (folder / "o" / "labels" / "a.txt").read_text() == "mine\n"
+    assert main([*args, "--exist-ok"]) == 0
+    assert _checksums(folder / "o") == first
+
+
+def test_outputs_never_replace_a_source_image(tmp_path, checkpoint, capsys):
+    dataset = tmp_path / "ds"
+    (dataset / "images").mkdir(parents=True)
+    (dataset / "labels").mkdir()
+    cv2.imwrite(str(dataset / "images" / "x.jpg"), np.full((64, 64, 3), 90, np.uint8))
+    (dataset / "labels" / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    before = _checksums(dataset)
+    for extra in ([], ["--exist-ok"]):
+        code = main(["predict", str(dataset / "images"), "--model", str(checkpoint), "--imgsz", "64", "--out", str(dataset),
+                     "--save-img", "--save-txt", *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and "would replace the source image" in err and "x.jpg" in err, err
+    assert _checksums(dataset) == before
+
+
+def test_equal_stems_in_one_folder_stop_before_predicting(folder, checkpoint, capsys):
+    cv2.imwrite(str(folder / "src" / "a.png"), np.zeros((32, 32, 3), np.uint8))
+    code = main(["predict", str(folder / "src"), "--model", str(checkpoint), "--out", str(folder / "o"), "--save-txt"])
+    err = capsys.readouterr().err
+    assert code == 2 and "a.jpg and a.png would both write" in err and "labels/a.txt" in err, err
+    assert not (folder / "o").exists()
+    # without outputs that collide (only the JSON, keyed by the full name) the same folder is fine
+    assert main(["predict", str(folder / "src"), "--model", str(checkpoint), "--slice", "128", "--conf", "0.9",
+                 "--out", str(folder / "o"), "--save-json"]) == 0
+
+
+def test_skip_bad_goes_on_past_an_unreadable_image(folder, checkpoint, capsys):
+    (folder / "src" / "b.jpg").write_bytes(b"garbage")
+    code = main(["predict", str(folder / "src"), "--model", str(checkpoint), "--slice", "128", "--conf", "0.6",
+                 "--out", str(folder / "o"), "--save-json", "--save-txt", "--skip-bad"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "b.jpg: not a readable image (corrupt or unsupported format); skipped" in captured.err
+    assert "on 5 images" in captured.out  # a.jpg, sub/a.png and 3 frames
+    assert (folder / "o" / "predictions.json").is_file() and (folder / "o" / "labels" / "sub" / "a.txt").is_file()
+
+
+def test_default_out_is_a_new_folder_each_run(folder, checkpoint, capsys, monkeypatch):
+    monkeypatch.chdir(folder)
+    args = ["predict", str(folder / "src" / "a.jpg"), "--model", str(checkpoint), "--imgsz", "64", "--save-txt"]
+    assert main(args) == 0 and main(args) == 0
+    out = capsys.readouterr().out
+    assert "written to runs/predict;" not in out
+    assert (folder / "runs" / "predict" / "labels" / "a.txt").is_file()
+    assert (folder / "runs" / "predict2" / "labels" / "a.txt").is_file()

@@ -26,13 +26,16 @@ def files(root):
 @pytest.mark.slow
 def test_ray_outputs_equal_single_process(images, checkpoint, capsys):
     pytest.importorskip("ray")
+    (images / "src" / "sub" / "im2b.png").write_bytes(b"not a png")  # skipped by both, with a warning
     common = ["predict", str(images / "src"), "--model", str(checkpoint), "--slice", "64", "--overlap", "0.25", "--conf", "0.5",
-              "--tta", "--tta-scales", "1", "--save-txt", "--save-json"]
-    assert main([*common, "--out", str(images / "one")]) == 0, capsys.readouterr().err
+              "--tta", "--tta-scales", "1", "--save-txt", "--save-json", "--skip-bad"]
+    assert main([*common, "--out", str(images / "one")]) == 0
+    assert "im2b.png: not a readable image (corrupt or unsupported format); skipped" in capsys.readouterr().err
     code = main([*common, "--out", str(images / "ray"), "--ray", "--ray-workers", "2"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "with 2 Ray workers" in captured.out
+    assert "on 5 images with 2 Ray workers" in captured.out
+    assert "im2b.png: not a readable image (corrupt or unsupported format); skipped" in captured.err
     one, spread = files(images / "one"), files(images / "ray")
     assert sorted(one) == sorted(spread) and len(one) == 6  # 5 label files and predictions.json
     assert one == spread

@@ -77,7 +77,13 @@ def register(sub, formatter) -> None:
                    help="workers (each loads the models once; default: the cluster's CPUs / --ray-cpus)" + _OWN)
     r.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per worker (its torch threads)")
     r.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per worker (0.5: two workers share one)")
-    p.add_argument("--out", default="runs/predict", help="output folder")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: runs/predict, or runs/predict2, ... when that exists); a run that "
+                   "would overwrite files there, or write two sources' outputs to one file, stops before it starts" + _OWN)
+    p.add_argument("--exist-ok", action="store_true",
+                   help="overwrite outputs of an earlier run in --out (source images are never overwritten)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="warn about an unreadable image and go on (default: stop at it, without predictions.json)")
     p.add_argument("--save-txt", action="store_true", help="labels/<image>.txt: class cx cy w h conf (normalised)")
     p.add_argument("--save-json", action="store_true",
                    help="predictions.json, COCO results (image_id = file name, category_id = class index, "
@@ -154,35 +160,44 @@ def spec_from_args(args):
 
 
 def run(args) -> int:
+    import sys
     import time
     from contextlib import closing
     from pathlib import Path
 
     from tqdm import tqdm
 
+    from tinydet.errors import TinydetError
     from tinydet.infer.batch import predict_opened
     from tinydet.infer.images import ArrayReader
+    from tinydet.infer.output_names import Saves, frame_stem, next_free_folder, plan_outputs
     from tinydet.infer.outputs import PredictionWriter
     from tinydet.infer.readahead import read_ahead
-    from tinydet.infer.sources import frame_count, frames, is_video, list_sources, source_root, video_fps
+    from tinydet.infer.sources import frame_count, frames, is_video, list_sources, source_key, source_root, video_fps
 
     split_source(args)
     spec = spec_from_args(args)
     options = spec.slicing
     sources = list_sources(args.source)
     root = source_root(args.source, sources)
+    keys = [source_key(p, root) for p in sources]
+    out = Path(args.out) if args.out is not None else next_free_folder(Path("runs/predict"))
+    saves = Saves(txt=args.save_txt, json=args.save_json, img=args.save_img)
+    plan_outputs(out, sources, keys, [is_video(p) for p in sources], saves, args.exist_ok)
     if args.ray:
         from tinydet.infer.distributed import RayOptions, predict_ray
 
         ray_options = RayOptions(address=args.ray_address, workers=args.ray_workers, cpus=args.ray_cpus,
-                                 gpus=args.ray_gpus)
-        report = predict_ray(spec, sources, root, Path(args.out), args.save_txt, args.save_json, args.save_img,
+                                 gpus=args.ray_gpus, skip_bad=args.skip_bad)
+        report = predict_ray(spec, sources, root, out, args.save_txt, args.save_json, args.save_img,
                              args.coco_gt, ray_options)
-        print(f"{report.boxes} boxes on {report.images} images with {report.workers} Ray workers in "
-              f"{report.seconds:.1f} s" + (f"; written to {args.out}" if report.writes else ""))
+        for problem in report.skipped:
+            print(f"warning: {problem}; skipped", file=sys.stderr)
+        print(f"{report.boxes} boxes on {report.images - len(report.skipped)} images with {report.workers} Ray workers "
+              f"in {report.seconds:.1f} s" + (f"; written to {out}" if report.writes else ""))
         return 0
     predictor = spec.build()
-    writer = PredictionWriter(Path(args.out), predictor.names, args.save_txt, args.save_json, args.save_img, args.coco_gt)
+    writer = PredictionWriter(out, predictor.names, args.save_txt, args.save_json, args.save_img, args.coco_gt)
     counts = [frame_count(p) for p in sources]
     show = len(sources) > 1 or any(is_video(p) for p in sources)
     n_boxes = n_frames = 0
@@ -190,22 +205,29 @@ def run(args) -> int:
     start = time.perf_counter()  # the predictor is built: as with --ray, the count starts at the first image
     with closing(read_ahead(images, options.max_pixels)) as images_ahead:  # the next image decodes meanwhile
         with tqdm(total=None if None in counts else sum(counts), desc="predict", unit="img", disable=not show) as bar:
-            for path in sources:
-                relative = path.relative_to(root).as_posix() if root is not None else path.name
+            for path, relative in zip(sources, keys):
                 video = (relative, video_fps(path)) if is_video(path) else None
                 for frame in frames(path):
                     if video is None:
                         _, opened = next(images_ahead)
-                        dets = predict_opened(predictor, writer, opened(), relative)
+                        try:
+                            reader = opened()
+                        except TinydetError as e:
+                            if not args.skip_bad:
+                                raise TinydetError(f"{e}; stopped (--skip-bad warns and goes on)") from None
+                            tqdm.write(f"warning: {e}; skipped", file=sys.stderr)
+                            bar.update()
+                            continue
+                        dets = predict_opened(predictor, writer, reader, relative)
                     else:
                         reader = ArrayReader(frame.pixels, frame.name)
                         dets = predictor.predict_reader(reader)
-                        writer.add(f"{Path(relative).with_suffix('')}_{frame.index:06d}", dets, reader, video)
+                        writer.add(frame_stem(relative, frame.index), dets, reader, video)
                     n_boxes += len(dets)
                     n_frames += 1
                     bar.update()
                 writer.finish_video()
     writer.close()
     seconds = time.perf_counter() - start
-    print(f"{n_boxes} boxes on {n_frames} images in {seconds:.1f} s" + (f"; written to {args.out}" if writer.writes else ""))
+    print(f"{n_boxes} boxes on {n_frames} images in {seconds:.1f} s" + (f"; written to {out}" if writer.writes else ""))
     return 0

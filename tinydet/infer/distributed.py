@@ -16,25 +16,27 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinydet.errors import TinydetError
 from tinydet.infer.batch import PredictSpec
-from tinydet.infer.sources import is_video
+from tinydet.infer.sources import is_video, source_key
 
 
 @dataclass(frozen=True)
 class RayOptions:
     """address: cluster to join (None: $RAY_ADDRESS, a cluster started here with `ray start`, else a new local
     one); workers: actors (None: the cluster's CPUs / cpus, at most one per chunk); cpus, gpus: per worker;
-    chunk: images per task (None: about 4 tasks per worker, so that fast workers take more)."""
+    chunk: images per task (None: about 4 tasks per worker, so that fast workers take more); skip_bad: an
+    unreadable image is reported in RayReport.skipped instead of stopping the run."""
 
     address: str | None = None
     workers: int | None = None
     cpus: float = 1.0
     gpus: float = 0.0
     chunk: int | None = None
+    skip_bad: bool = False
 
     def __post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
@@ -52,6 +54,7 @@ class RayReport:
     workers: int
     seconds: float  # from the cluster being ready to the last output written
     writes: bool
+    skipped: list[str] = field(default_factory=list)  # why each skipped image (skip_bad) could not be read
 
 
 def import_ray():
@@ -125,12 +128,12 @@ def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, op
     workers = options.workers or max(1, int(cluster_cpus // options.cpus))
     workers = min(workers, len(files))
     chunk = options.chunk or max(1, -(-len(files) // (4 * workers)))
-    items = [(i, str(f), f.relative_to(root).as_posix() if root is not None else f.name) for i, f in enumerate(files)]
+    items = [(i, str(f), source_key(f, root)) for i, f in enumerate(files)]
     chunks = [items[k : k + chunk] for k in range(0, len(items), chunk)]
 
     actor = ray.remote(num_cpus=options.cpus, num_gpus=options.gpus)(_Worker)
-    pool = [actor.remote(spec, str(out), save_txt, save_json, save_img, None if coco_gt is None else str(coco_gt))
-            for _ in range(workers)]
+    pool = [actor.remote(spec, str(out), save_txt, save_json, save_img, None if coco_gt is None else str(coco_gt),
+                         options.skip_bad) for _ in range(workers)]
     try:
         versions = ray.get([w.version.remote() for w in pool])  # waits until every worker has built its predictor
     except ray.exceptions.RayError as e:
@@ -140,7 +143,7 @@ def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, op
             raise TinydetError(f"a Ray worker runs tinydet {version} ({where}), this machine {tinydet.__version__}: "
                                "install the same version on every node")
     start = time.perf_counter()
-    results: dict[int, tuple[int, list]] = {}
+    results: dict[int, tuple[int, list | str]] = {}
     from ray.util import ActorPool
 
     try:
@@ -149,15 +152,18 @@ def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, op
                 results[index] = (boxes, coco)
     except ray.exceptions.RayError as e:
         raise TinydetError(_worker_error(e)) from None
+    skipped = [results[i][1] for i in range(len(files)) if isinstance(results[i][1], str)]
     if save_json:
+        from tinydet.infer.output_names import PREDICTIONS_JSON
         from tinydet.infer.outputs import write_atomic
 
-        entries = [entry for i in range(len(files)) for entry in results[i][1]]
-        write_atomic(out / "predictions.json", json.dumps(entries))
+        entries = [entry for i in range(len(files)) if not isinstance(results[i][1], str) for entry in results[i][1]]
+        write_atomic(out / PREDICTIONS_JSON, json.dumps(entries))
     seconds = time.perf_counter() - start
     for w in pool:
         ray.kill(w)
-    return RayReport(len(files), sum(b for b, _ in results.values()), workers, seconds, save_txt or save_json or save_img)
+    return RayReport(len(files), sum(b for b, _ in results.values()), workers, seconds, save_txt or save_json or save_img,
+                     skipped)
 
 
 def _worker_error(error: Exception) -> str:
@@ -173,7 +179,8 @@ def _worker_error(error: Exception) -> str:
 class _Worker:
     """One Ray actor: the predictor and an output writer, built once."""
 
-    def __init__(self, spec: PredictSpec, out: str, save_txt: bool, save_json: bool, save_img: bool, coco_gt: str | None):
+    def __init__(self, spec: PredictSpec, out: str, save_txt: bool, save_json: bool, save_img: bool, coco_gt: str | None,
+                 skip_bad: bool = False):
         import torch
 
         import tinydet  # noqa: F401  (registers tinydet's modules before any checkpoint is loaded)
@@ -181,7 +188,7 @@ class _Worker:
 
         cpus = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
         torch.set_num_threads(cpus)  # Ray sets OMP_NUM_THREADS to the actor's num_cpus
-        self.spec = spec
+        self.spec, self.skip_bad = spec, skip_bad
         self.predictor = spec.build()
         self.writer = PredictionWriter(Path(out), self.predictor.names, save_txt, save_json, save_img, coco_gt)
 
@@ -190,18 +197,26 @@ class _Worker:
 
         return tinydet.__version__, tinydet.__file__
 
-    def run(self, items: list[tuple[int, str, str]]) -> list[tuple[int, int, list]]:
-        """(index, boxes, COCO entries) of each (index, path, key) predicted; per-image files are written here."""
+    def run(self, items: list[tuple[int, str, str]]) -> list[tuple[int, int, list | str]]:
+        """(index, boxes, COCO entries) of each (index, path, key) predicted; per-image files are written here.
+        An unreadable image with skip_bad: (index, 0, why)."""
         from contextlib import closing
 
         from tinydet.infer.batch import predict_opened
         from tinydet.infer.readahead import read_ahead
 
-        done = []
+        done: list[tuple[int, int, list | str]] = []
         with closing(read_ahead([path for _, path, _ in items], self.spec.slicing.max_pixels)) as opened_images:
             for (index, _, key), (_, opened) in zip(items, opened_images):
+                try:
+                    reader = opened()
+                except TinydetError as e:
+                    if not self.skip_bad:
+                        raise
+                    done.append((index, 0, str(e)))
+                    continue
                 before = len(self.writer.coco)
-                dets = predict_opened(self.predictor, self.writer, opened(), key)
+                dets = predict_opened(self.predictor, self.writer, reader, key)
                 done.append((index, len(dets), self.writer.coco[before:]))
                 del self.writer.coco[before:]
         return done

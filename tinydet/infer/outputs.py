@@ -2,7 +2,8 @@
 
 Every file is written atomically (a temporary file in the same folder, then a rename), so an interrupted run
 never leaves a truncated file. Outputs are named by each source's path relative to the SOURCE argument
-(`labels/sub/a.txt` for `SOURCE/sub/a.jpg`), so files with equal names in different folders never collide.
+(`labels/sub/a.txt` for `SOURCE/sub/a.jpg`; tinydet.infer.output_names, which checks a run's names before it
+starts), so files with equal names in different folders never collide.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
+from tinydet.infer.output_names import PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem, label_file
 
 DRAW_MAX_PIXELS = 50_000_000  # larger images are drawn on a shrunk copy
 
@@ -125,13 +127,14 @@ class PredictionWriter:
         """Record the predictions of one image or frame.
 
         Args:
-            key: its name relative to SOURCE with suffix ('sub/a.jpg'; 'clip_000012' for a video frame).
+            key: its name relative to SOURCE with suffix ('sub/a.jpg'); for a video frame, its frame_stem
+                ('sub/clip_000012').
             reader: its image reader (tinydet.infer.images), for size and pixels.
             video: (relative video path, fps) for frames of a video, whose drawn frames go to one video file.
         """
-        stem = str(Path(key).with_suffix("")) if video is None else key
+        stem = image_stem(key) if video is None else key
         if self.save_txt:
-            write_atomic(self.out / "labels" / f"{stem}.txt", yolo_txt(dets, reader.width, reader.height))
+            write_atomic(self.out / label_file(stem), yolo_txt(dets, reader.width, reader.height))
         if self.save_json:
             if self.coco_ids is not None:
                 self.coco.extend(dets.to_coco(self.coco_ids.image_id(key), self.coco_ids.category_ids))
@@ -144,7 +147,7 @@ class PredictionWriter:
                 ok, buf = cv2.imencode(".jpg", drawn)
                 if not ok:
                     raise TinydetError(f"could not encode the drawn image of {key}")
-                write_atomic(self.out / "images" / f"{stem}.jpg", buf.tobytes())
+                write_atomic(self.out / drawn_image_file(stem), buf.tobytes())
             else:
                 self._video_frame(video, drawn)
 
@@ -152,7 +155,7 @@ class PredictionWriter:
         name, fps = video
         if self._video is None or self._video.name != name:
             self.finish_video()
-            self._video = _VideoWriter(self.out / "videos" / Path(name).with_suffix(".mp4"), name, fps, drawn.shape[1::-1])
+            self._video = _VideoWriter(self.out / drawn_video_file(name), name, fps, drawn.shape[1::-1])
         self._video.write(drawn)
 
     def finish_video(self) -> None:
@@ -163,7 +166,7 @@ class PredictionWriter:
     def close(self) -> None:
         self.finish_video()
         if self.save_json:
-            write_atomic(self.out / "predictions.json", json.dumps(self.coco))
+            write_atomic(self.out / PREDICTIONS_JSON, json.dumps(self.coco))
 
 
 def _drawable(reader) -> tuple[np.ndarray, float]:

@@ -115,6 +115,11 @@ def video_fps(path: Path) -> float:
     return fps if fps and fps > 0 else 25.0
 
 
+def source_key(path: Path, root: Path | None) -> str:
+    """The name a source's outputs are derived from: its path relative to `root` ('sub/a.jpg'), else its name."""
+    return path.relative_to(root).as_posix() if root is not None else path.name
+
+
 def source_root(source: str | Path, files: list[Path]) -> Path | None:
     """The folder outputs are named relative to: SOURCE itself when a folder, else the files' common folder."""
     path = Path(str(source)).expanduser()
