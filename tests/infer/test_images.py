@@ -172,9 +172,36 @@ def test_corrupt_files(tmp_path, content, message):
     (tmp_path / "bad.png").write_bytes(content)
     with pytest.raises(TinydetError, match=f"bad.png.*{message}"):
         I.open_image(tmp_path / "bad.png")
-    (tmp_path / "bad.tif").write_bytes(content + b"0" * 16)
+    (tmp_path / "bad.tif").write_bytes(content + b"0" * 16)  # no TIFF header: read as any image
+    with pytest.raises(TinydetError, match="bad.tif: not a readable image"):
+        I.open_image(tmp_path / "bad.tif")
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00" + content + b"0" * 16)
     with pytest.raises(TinydetError, match="bad.tif: not a readable TIFF"):
         I.open_image(tmp_path / "bad.tif")
+
+
+def test_the_file_type_comes_from_its_content_not_its_extension(tmp_path, scene):
+    pixels, _, _ = scene
+    Image.fromarray(pixels[:, :, ::-1]).save(tmp_path / "png-named.tif", format="PNG")
+    tifffile.imwrite(tmp_path / "tiff-named.jpg", pixels[:, :, ::-1], photometric="rgb")
+    for name in ("png-named.tif", "tiff-named.jpg"):
+        reader = I.open_image(tmp_path / name)
+        np.testing.assert_array_equal(reader.read(0, 0, reader.width, reader.height), pixels)
+
+
+@pytest.mark.skipif(not __import__("PIL.features").features.check("avif"), reason="Pillow built without AVIF")
+def test_exif_avif_is_rotated(tmp_path):
+    """OpenCV decodes AVIF without its EXIF orientation; tinydet reads it through Pillow, as ultralytics does."""
+    displayed = np.zeros((40, 80, 3), np.uint8)
+    displayed[5:15, 50:70] = 255
+    stored = Image.fromarray(displayed).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "r.avif", exif=exif, quality=100)
+    reader = I.open_image(tmp_path / "r.avif")
+    pixels = reader.read(0, 0, reader.width, reader.height)
+    assert pixels.shape == (40, 80, 3)
+    assert pixels[10, 60].mean() > 200 and pixels[30, 20].mean() < 50
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@ boxes come back in the pixels of the image as a viewer shows it:
 
 - EXIF orientation applied (JPEG and friends), coordinates are those of the rotated image;
 - grayscale replicated to three channels; alpha dropped; 16-bit kept as its high byte (`>> 8`);
-- TIFF: read with tifffile, first page. Large TIFFs (more than `TIFF_REGION_PIXELS`) are never loaded whole:
+- AVIF, HEIC, HEIF: decoded by Pillow, as ultralytics does (OpenCV decodes AVIF without its EXIF orientation);
+- TIFF (by its magic bytes, whatever the extension says): read with tifffile, first page; alpha is dropped, so
+  colours are those a viewer shows (ultralytics' OpenCV reader multiplies them by alpha). Large TIFFs (more than `TIFF_REGION_PIXELS`) are never loaded whole:
   `read()` decodes only the strips or tiles under the requested region, so memory stays bounded by one band of
   tiles however large the file;
 - other formats are decoded whole (OpenCV, or Pillow beyond OpenCV's limit), after checking the pixel count
@@ -27,6 +29,8 @@ DEFAULT_MAX_PIXELS = 1_000_000_000
 TIFF_REGION_PIXELS = 64_000_000  # TIFFs above this many pixels are read region by region
 _CV2_MAX_PIXELS = 1 << 30  # OpenCV's default CV_IO_MAX_IMAGE_PIXELS
 _BAND_ROWS = 512  # source rows per band when resizing a large image
+_PILLOW_FIRST = frozenset({".avif", ".heic", ".heif"})  # ultralytics' PIL_FALLBACK_SUFFIXES
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF, both byte orders
 
 
 def to_bgr8(pixels: np.ndarray, name: str, photometric: str = "bgr") -> np.ndarray:
@@ -169,7 +173,7 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, region_pi
     path = Path(path)
     if not path.is_file():
         raise TinydetError(f"image not found: {path}")
-    if path.suffix.lower() in (".tif", ".tiff"):
+    if _is_tiff(path):
         return _open_tiff(path, max_pixels, region_pixels)
     width, height = _header_size(path, max_pixels)
     if width * height > max_pixels:
@@ -178,11 +182,18 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, region_pi
             "(raise it with --max-pixels if the file is trusted)"
         )
     pixels = None
-    if width * height <= _CV2_MAX_PIXELS:
+    if width * height <= _CV2_MAX_PIXELS and path.suffix.lower() not in _PILLOW_FIRST:
         pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)  # applies EXIF orientation
+        if pixels is not None and pixels.shape[1::-1] != (width, height):  # the decoder ignored a rotation
+            pixels = None
     if pixels is None:
         pixels = _read_pillow(path, max_pixels)
     return ArrayReader(pixels, path.name)
+
+
+def _is_tiff(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) in _TIFF_MAGIC
 
 
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int]:
@@ -241,9 +252,13 @@ def _open_tiff(path: Path, max_pixels: int, region_pixels: int):
         tif = tifffile.TiffFile(path)
     except (tifffile.TiffFileError, OSError, ValueError) as e:
         raise TinydetError(f"{path}: not a readable TIFF ({e})") from None
-    page = tif.pages.first
-    orientation = page.tags.valueof(274, 1)  # TIFF Orientation
-    height, width = page.shaped[2], page.shaped[3]
+    try:
+        page = tif.pages.first
+        orientation = page.tags.valueof(274, 1)  # TIFF Orientation
+        height, width = page.shaped[2], page.shaped[3]
+    except (IndexError, KeyError, ValueError, tifffile.TiffFileError) as e:  # a header without a readable page
+        tif.close()
+        raise TinydetError(f"{path}: not a readable TIFF (no readable first page: {type(e).__name__} {e})") from None
     if width * height > region_pixels and orientation == 1 and not page.is_volumetric:
         return TiffRegionReader(path, tif, page)
     with tif:
