@@ -5,9 +5,9 @@ boxes come back in the pixels of the image as a viewer shows it:
 - grayscale replicated to three channels; alpha dropped; 16-bit kept as its high byte (`>> 8`);
 - AVIF, HEIC, HEIF: decoded by Pillow, as ultralytics does (OpenCV decodes AVIF without its EXIF orientation);
 - TIFF (by its magic bytes, whatever the extension says): read with tifffile, first page; alpha is dropped, so
-  colours are those a viewer shows (ultralytics' OpenCV reader multiplies them by alpha). Large TIFFs (more than `TIFF_REGION_PIXELS`) are never loaded whole:
-  `read()` decodes only the strips or tiles under the requested region, so memory stays bounded by one band of
-  tiles however large the file;
+  colours are those a viewer shows (ultralytics' OpenCV reader multiplies them by alpha). Large TIFFs (more
+  than `TIFF_REGION_PIXELS`) are never loaded whole: `read()` decodes only the strips or tiles under the
+  requested region, so memory stays bounded by one band of tiles however large the file;
 - other formats are decoded whole (OpenCV, or Pillow beyond OpenCV's limit), after checking the pixel count
   against `max_pixels`, a decompression-bomb limit raised deliberately (default one gigapixel).
 
@@ -192,8 +192,11 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, region_pi
 
 
 def _is_tiff(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) in _TIFF_MAGIC
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in _TIFF_MAGIC
+    except OSError:  # unreadable: the decoders that follow say so, naming the file
+        return False
 
 
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int]:
