@@ -144,3 +144,11 @@ def test_default_out_is_a_new_folder_each_run(folder, checkpoint, capsys, monkey
     assert "written to runs/predict;" not in out
     assert (folder / "runs" / "predict" / "labels" / "a.txt").is_file()
     assert (folder / "runs" / "predict2" / "labels" / "a.txt").is_file()
+
+
+def test_earlier_outputs_inside_the_source_are_not_predicted(folder, checkpoint, capsys, monkeypatch):
+    monkeypatch.chdir(folder / "src")
+    args = ["predict", ".", "--model", str(checkpoint), "--slice", "128", "--conf", "0.9", "--save-img"]
+    assert main(args) == 0 and main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("on 5 images") == 2, out  # the second run skips runs/predict/images/*.jpg

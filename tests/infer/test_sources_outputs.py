@@ -10,6 +10,7 @@ import pytest
 from tinydet import Detections, TinydetError
 from tinydet.infer import auto
 from tinydet.infer.images import ArrayReader
+from tinydet.infer.output_names import DRAWN_MARK
 from tinydet.infer.outputs import CocoIds, PredictionWriter, yolo_txt
 from tinydet.infer.sources import frame_count, frames, list_sources, source_root
 
@@ -34,6 +35,15 @@ def test_listing(tmp_path):
     assert list_sources(tmp_path / "b.jpg") == [tmp_path / "b.jpg"]
     assert source_root(tmp_path, list_sources(tmp_path)) == tmp_path
     assert source_root(f"{tmp_path}/*", [tmp_path / "b.jpg", tmp_path / "sub" / "a.png"]) == tmp_path
+
+
+def test_listing_skips_drawn_outputs_below_the_source(tmp_path):
+    for name in ("a.jpg", "runs/predict/images/a.jpg", f"runs/predict/images/{DRAWN_MARK}"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert list_sources(tmp_path) == [tmp_path / "a.jpg"]
+    drawn = tmp_path / "runs" / "predict" / "images"
+    assert list_sources(drawn) == [drawn / "a.jpg"]  # named on purpose: listed
 
 
 @pytest.mark.parametrize("source, message", [("missing", "source not found"), ("sub/notes.txt", "neither an image nor a video"),
@@ -103,8 +113,8 @@ def test_writer_outputs_are_complete_and_atomic(tmp_path):
     assert (out / "labels" / "val" / "a.txt").read_text().count("\n") == 2
     assert (out / "labels" / "val" / "b.txt").read_text() == ""
     assert cv2.imread(str(out / "images" / "val" / "a.jpg")).shape == (200, 100, 3)
-    leftovers = [p for p in out.rglob(".*")]
-    assert leftovers == []
+    leftovers = [p for p in out.rglob(".*") if p.name != DRAWN_MARK]
+    assert leftovers == [] and (out / "images" / "val" / DRAWN_MARK).is_file()
 
 
 def test_writer_draws_video_frames_into_one_video(tmp_path):
@@ -115,7 +125,7 @@ def test_writer_draws_video_frames_into_one_video(tmp_path):
     writer.close()
     assert frame_count(tmp_path / "videos" / "clip.mp4") == 4
     assert {r["image_id"] for r in json.loads((tmp_path / "predictions.json").read_text())} == {f"clip_{k:06d}" for k in range(4)}
-    assert not list((tmp_path / "videos").glob(".*"))
+    assert [p.name for p in (tmp_path / "videos").glob(".*")] == [DRAWN_MARK]
 
 
 def test_slice_auto_missing_analysis_is_a_clear_error(monkeypatch):

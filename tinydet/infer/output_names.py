@@ -7,6 +7,9 @@ Outputs are named by each source's path relative to SOURCE without its suffix (`
 - two sources would write the same file (`a.jpg` and `a.png` in one folder; `clip_000000.png` beside `clip.mp4`);
 - an output would replace a source image (`--out` pointing into the images' own folder);
 - an output already exists and the caller did not allow overwriting (`exist_ok`).
+
+Folders of drawn outputs hold an empty `DRAWN_MARK` file, so a later run on a folder that contains them (the
+default `runs/predict` inside the current folder) does not predict its own earlier drawings.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from tinydet.errors import TinydetError
 
 PREDICTIONS_JSON = "predictions.json"
+DRAWN_MARK = ".tinydet-drawn"  # an empty file in every folder of drawn outputs: `list_sources` skips those folders
 
 
 def image_stem(key: str) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.infer.output_names import PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem, label_file
+from tinydet.infer.output_names import DRAWN_MARK, PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem, label_file
 
 DRAW_MAX_PIXELS = 50_000_000  # larger images are drawn on a shrunk copy
 
@@ -147,7 +147,7 @@ class PredictionWriter:
                 ok, buf = cv2.imencode(".jpg", drawn)
                 if not ok:
                     raise TinydetError(f"could not encode the drawn image of {key}")
-                write_atomic(self.out / drawn_image_file(stem), buf.tobytes())
+                _write_drawn(self.out / drawn_image_file(stem), buf.tobytes())
             else:
                 self._video_frame(video, drawn)
 
@@ -178,12 +178,23 @@ def _drawable(reader) -> tuple[np.ndarray, float]:
     return reader.resized(max(1, int(reader.width * scale)), max(1, int(reader.height * scale))), scale
 
 
+def _mark_drawn(folder: Path) -> None:
+    """Create `folder` with its DRAWN_MARK (see tinydet.infer.output_names), once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DRAWN_MARK).touch(exist_ok=True)
+
+
+def _write_drawn(path: Path, data: bytes) -> None:
+    _mark_drawn(path.parent)
+    write_atomic(path, data)
+
+
 class _VideoWriter:
     """An mp4 written to a temporary name and renamed when complete."""
 
     def __init__(self, path: Path, name: str, fps: float, size: Sequence[int]):
         self.path, self.name = path, name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _mark_drawn(path.parent)
         self.tmp = path.with_name(f".{path.stem}.partial.mp4")
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, tuple(size))
         if not self.writer.isOpened():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tinydet.data.datayaml import IMAGE_SUFFIXES
 from tinydet.errors import TinydetError
+from tinydet.infer.output_names import DRAWN_MARK
 
 VIDEO_SUFFIXES = frozenset({".asf", ".avi", ".gif", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".ts", ".webm", ".wmv"})
 _KNOWN = IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -23,8 +24,8 @@ def is_video(path: Path) -> bool:
 
 
 def list_sources(source: str | Path) -> list[Path]:
-    """Image and video files named by `source`: one file, everything under a folder (recursive, hidden folders
-    skipped), or a glob pattern (quote it in the shell)."""
+    """Image and video files named by `source`: one file, everything under a folder (recursive; hidden folders
+    and the drawn outputs of earlier predict runs below it skipped), or a glob pattern (quote it in the shell)."""
     text = str(source)
     path = Path(text).expanduser()
     if path.is_file():
@@ -33,9 +34,11 @@ def list_sources(source: str | Path) -> list[Path]:
             raise TinydetError(f"{path} is neither an image nor a video (supported: {kinds})")
         return [path]
     if path.is_dir():
+        drawn = {mark.parent for mark in path.rglob(DRAWN_MARK)} - {path}
         found = sorted(
             p for p in path.rglob("*")
             if p.suffix.lower() in _KNOWN and p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            and drawn.isdisjoint(p.parents)
         )
     elif any(ch in text for ch in "*?["):
         found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).suffix.lower() in _KNOWN)
