@@ -5,10 +5,11 @@ STAMP := $(VENV)/.tinydet-installed
 
 .PHONY: demo test venv clean
 
+# --no-cache-dir: torch's CUDA wheels from PyPI are several GB; a cached copy would double the disk it needs.
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet --no-cache-dir --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet --no-cache-dir -e ".[test]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
