@@ -9,6 +9,21 @@ import pytest
 import tinydet  # noqa: F401, E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _label_caches_in_a_temporary_folder(tmp_path_factory):
+    """ultralytics' label caches (tinydet.integrations.ultralytics.label_cache_dir) go to a folder of this session,
+    not the user's ~/.cache."""
+    import os
+
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """A 12-train / 4-val synthetic dataset of 128x128 images; returns the path of its data.yaml."""

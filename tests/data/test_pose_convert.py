@@ -12,6 +12,7 @@ from tinydet.data import load_dataset, to_pose_dataset
 from tinydet.data.datayaml import IMAGE_SUFFIXES
 from tinydet.data.pose import centre_keypoints
 from tinydet.errors import DataError, TinydetError
+from tinydet.integrations.ultralytics import label_cache_file
 
 
 def test_centre_keypoints():
@@ -89,6 +90,6 @@ def test_ultralytics_trains_on_the_pose_dataset(tmp_path, tiny_data):
     model.train(data=str(out), epochs=1, imgsz=64, batch=4, workers=0, plots=False, val=False,
                 project=str(tmp_path / "runs"), name="p", verbose=False)
     assert model.model.yaml["kpt_shape"] == [1, 3]
-    cache = np.load(out.parent / "labels" / "train.cache", allow_pickle=True).item()
+    cache = np.load(label_cache_file(out.parent / "labels" / "train.cache"), allow_pickle=True).item()
     found, missing, empty, corrupt, total = cache["results"]
     assert (found, corrupt, total) == (12, 0, 12)

@@ -19,6 +19,7 @@ from tinydet.data.sampling import (
     repeat_factors,
     stochastic_repeats,
 )
+from tinydet.integrations.ultralytics import label_cache_dir
 
 
 def test_repeat_factors_follow_lvis():
@@ -93,7 +94,7 @@ def test_training_list_repeats_rare_images_and_ultralytics_keeps_the_duplicates(
     labels = {f.rsplit("/", 1)[-1]: sorted(lb["cls"].reshape(-1).astype(int).tolist()) for f, lb in zip(dataset.im_files, dataset.labels)}
     assert labels["000.png"] == [0, 1] and labels["001.png"] == [0, 2] and labels["009.png"] == []  # read through the links
     assert snapshot(root) == before  # no cache or anything else written into the user's dataset
-    assert list((new.parent / "labels").glob("*.cache"))  # ultralytics' cache went into the new folder
+    assert list(label_cache_dir().glob("*.cache"))  # ultralytics' cache went to tinydet's folder
 
 
 def test_sampling_raises_the_rare_class_frequency(imbalanced_data, tmp_path):

@@ -6,6 +6,8 @@ Importing this module (which `import tinydet` does first) makes ultralytics 8.4.
 - a local font where ultralytics looks for Arial, so plotting never fetches one;
 - all CPU cores used (ultralytics leaves torch at 1 thread on a 2-core machine), or OMP_NUM_THREADS where set;
 - ultralytics' third-party logger integrations (MLflow, Comet, ...) off in tinydet's own settings file;
+- a user's dataset never written to: label caches go to tinydet's cache folder (`label_cache_dir`), not
+  beside the labels, and a JPEG without its end marker is read as it is, not re-encoded in place;
 - `parse_model` extended so that model YAMLs can name tinydet's modules (tinydet/nn), whose channel rules are
   data next to each module (`yaml_rule`, see tinydet/nn/rules.py).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -1045,10 +1048,72 @@ def check_assumptions() -> None:
         )
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Datasets: a user's files stay as they are
+# --------------------------------------------------------------------------------------------------------------
+# ultralytics writes `labels/train.cache` beside a dataset's labels and, when a JPEG does not end with the end
+# marker FF D9 (truncated, or bytes appended after it), re-encodes the image in place. tinydet sends the caches to
+# its own folder and leaves such images alone: OpenCV reads them as they are (a truncated one with a libjpeg
+# warning).
+from ultralytics.data import dataset as _ul_dataset  # noqa: E402
+from ultralytics.data import utils as _ul_data  # noqa: E402
+
+_ORIGINAL_CHECK_IMAGE = _ul_data.check_image
+_ORIGINAL_LOAD_CACHE = _ul_dataset.load_dataset_cache_file
+_ORIGINAL_SAVE_CACHE = _ul_dataset.save_dataset_cache_file
+_RESTORED = ": corrupt JPEG restored and saved"
+
+
+def label_cache_dir() -> Path:
+    """Where ultralytics' label caches go under tinydet: $XDG_CACHE_HOME/tinydet/labels (~/.cache by default)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinydet" / "labels"
+
+
+def label_cache_file(ultralytics_path: str | Path) -> Path:
+    """The cache file standing in for ultralytics' `<dataset>/labels/train.cache`: named by that path's hash, so
+    two datasets never share one (ultralytics also checks a hash of the files listed inside)."""
+    path = Path(ultralytics_path).absolute()
+    return label_cache_dir() / f"{path.stem}-{hashlib.sha1(str(path).encode()).hexdigest()[:16]}.cache"
+
+
+def _load_cache(path) -> dict:
+    return _ORIGINAL_LOAD_CACHE(label_cache_file(path))
+
+
+def _save_cache(prefix: str, path, x: dict, version: str) -> None:
+    target = label_cache_file(path)
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    _ORIGINAL_SAVE_CACHE(prefix, target, x, version)  # warns itself when the folder is not writable
+
+
+def _keep_image(im_file, write) -> None:
+    """Stands in for ultralytics' in-place re-encoding of a JPEG that lacks its end marker: does nothing."""
+
+
+def _check_image(im_file: str):
+    msg, shape = _ORIGINAL_CHECK_IMAGE(im_file)
+    if msg.endswith(_RESTORED):
+        msg = f"{im_file}: JPEG without its end marker (FF D9); read as it is, the file is not changed"
+    return msg, shape
+
+
+def keep_user_datasets_unchanged() -> None:
+    """Route ultralytics' label caches to `label_cache_dir()` and stop its in-place JPEG repair. Idempotent."""
+    for module, name in ((_ul_data, "_replace_image"), (_ul_data, "check_image"),
+                         (_ul_dataset, "load_dataset_cache_file"), (_ul_dataset, "save_dataset_cache_file")):
+        _internal(module, name)
+    _ul_data._replace_image = _keep_image
+    _ul_data.check_image = _check_image
+    _ul_dataset.load_dataset_cache_file = _load_cache
+    _ul_dataset.save_dataset_cache_file = _save_cache
+
+
 def install() -> None:
     """Apply the runtime settings and register tinydet's modules with ultralytics. Idempotent."""
     check_assumptions()
     apply_runtime_settings()
+    keep_user_datasets_unchanged()
     _tasks.parse_model = parse_model
 
 
