@@ -49,5 +49,5 @@ def make_run(root: Path, data_yaml: Path, name: str, seed: int, jitter: float = 
     result = evaluate(gt, predictions_from_detections(dets, gt), EvalOptions())
     run = read_run(run_dir)
     coco = [e for im, d in zip(images, dets) for e in d.to_coco(im.file.name)]
-    write_cache(run, _cache_key(run, "val", ValOptions(imgsz=imgsz)), coco, result, 1_234_567 + seed, 8.2)
+    write_cache(run, _cache_key(run, "val", ValOptions(imgsz=imgsz), gt.image_files), coco, result, 1_234_567 + seed, 8.2)
     return run_dir

@@ -67,6 +67,20 @@ def test_stale_or_torn_cache_is_not_used(runs, tmp_path):
         evaluate_run(run)
 
 
+def test_cache_made_on_other_images_is_not_used(runs, tiny_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data.parent, data)  # moved: the cache still applies
+    run = tmp_path / "run"
+    shutil.copytree(runs[0], run)
+    args = run / "args.yaml"
+    args.write_text(args.read_text().replace(str(tiny_data), str(data / tiny_data.name)))
+    assert evaluate_run(run).cached
+    image = sorted((data / "images" / "val").iterdir())[0]
+    image.write_bytes(image.read_bytes() + b"\0")  # another image under the same name
+    with pytest.raises(TinydetError, match="no weights/best.pt to evaluate and no valid cached evaluation"):
+        evaluate_run(run)
+
+
 def test_bad_run_folders(tmp_path):
     with pytest.raises(TinydetError, match="run folder not found"):
         evaluate_run(tmp_path / "nope")

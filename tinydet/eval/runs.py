@@ -5,12 +5,13 @@ a pose-aux run's `weights/best_detect.pt` (the detect model it ships) is evaluat
 `evaluate_run` predicts the run's val split with best.pt once and caches the result in `RUN_DIR/tinydet_eval/`:
 
 - `predictions.json`: COCO results, image_id = image file name, category_id = class index (0-based);
-- `metrics.json`: what the predictions were made with (checkpoint sha256, data, split, imgsz, conf, iou, max_det),
-  the sha256 of predictions.json, the flat metrics, params and GFLOPs.
+- `metrics.json`: what the predictions were made with (checkpoint sha256, data, the split's image names and sizes,
+  split, imgsz, conf, iou, max_det), the sha256 of predictions.json, the flat metrics, params and GFLOPs.
 
 Both are written atomically, metrics.json last, so a cache is complete or absent. A cache is used when its
-predictions still hash to what metrics.json says and its checkpoint hash matches weights/best.pt (a run without
-weights can still be reported from its cache).
+predictions still hash to what metrics.json says, its checkpoint hash matches weights/best.pt (a run without
+weights can still be reported from its cache) and the split holds the same images (names and byte sizes; the
+labels are read afresh every time, so changed labels need no new predictions).
 """
 
 from __future__ import annotations
@@ -130,10 +131,21 @@ def read_history(path: Path | None) -> dict[str, list[float]]:
     return out
 
 
-def _cache_key(run: RunInfo, split: str, val) -> dict:
+def split_images_sha256(image_files: list[str]) -> str:
+    """sha256 of the split's image names and byte sizes, in order: a cache made on other images does not match,
+    while a dataset moved to another folder or machine still does (the data path itself is not compared)."""
+    h = hashlib.sha256()
+    for file in image_files:
+        path = Path(file)
+        size = path.stat().st_size if path.is_file() else -1
+        h.update(f"{path.name}\t{size}\n".encode())
+    return h.hexdigest()
+
+
+def _cache_key(run: RunInfo, split: str, val, image_files: list[str]) -> dict:
     return {"version": CACHE_VERSION, "checkpoint_sha256": sha256_file(run.checkpoint) if run.checkpoint else None,
-            "data": str(run.data), "split": split, "imgsz": val.imgsz, "conf": val.conf, "iou": val.iou,
-            "max_det": val.max_det}
+            "data": str(run.data), "images_sha256": split_images_sha256(image_files), "split": split,
+            "imgsz": val.imgsz, "conf": val.conf, "iou": val.iou, "max_det": val.max_det}
 
 
 def load_cache(run: RunInfo, key: dict) -> dict | None:
@@ -188,8 +200,8 @@ def evaluate_run(run_dir: str | Path, split: str = "val", refresh: bool = False,
     if run.data is None:
         raise DataError("args.yaml names no 'data' (the dataset to evaluate on)", run.run_dir / "args.yaml")
     val = ValOptions(split=split, imgsz=run.imgsz, eval=options)
-    key = _cache_key(run, split, val)
     gt = load_yolo_ground_truth(run.data, split)
+    key = _cache_key(run, split, val, gt.image_files)
     meta = None if refresh else load_cache(run, key)
     if meta is not None:
         preds = load_coco_predictions(run.run_dir / CACHE_DIR / PREDICTIONS_FILE, gt)
