@@ -40,6 +40,17 @@ class DemoOptions:
     ultralytics: dict = field(default_factory=lambda: {"warmup_epochs": 1, "plots": False, "optimizer": "AdamW",
                                                        "lr0": 0.004, "scale": 0.25})
 
+    def __post_init__(self) -> None:
+        """Bad numbers stop here, before minutes of data generation."""
+        from tinydet.errors import TinydetError
+
+        for name, value, least in (("--epochs", self.epochs, 1), ("--imgsz", self.imgsz, 64), ("--batch", self.batch, 1),
+                                   ("--images", self.images, 1), ("--val-images", self.val_images, 1)):
+            if value < least:
+                raise TinydetError(f"{name} must be at least {least}, got {value}")
+        if not 0 <= self.density < float("inf"):
+            raise TinydetError(f"--density must be a number of objects per megapixel >= 0, got {self.density}")
+
 
 @dataclass
 class DemoRow:

@@ -93,3 +93,41 @@ def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
     assert trainer.save_model() is True
     assert trainer.last.read_bytes() == b"new last" and trainer.best.read_bytes() == b"new best"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # the crash's leftover is gone
+
+
+def test_a_run_that_saved_no_checkpoint_can_be_started_again(tiny_data, tmp_path):
+    """A failure before the first checkpoint removes the run folder it created; a folder left by a kill at that
+    point (run record, no .pt) is started over by the same command, and --resume explains why it cannot help."""
+    from tinydet.errors import TinydetError
+    from tinydet.train.api import RUN_FILE, TrainOptions, resume, train
+
+    def fail(trainer):
+        raise RuntimeError("stopped by the test")
+
+    run = tmp_path / "run"
+    opts = TrainOptions(data=str(tiny_data), model="yolov8n", epochs=1, imgsz=64, batch=4, out=str(run), workers=0,
+                        overrides={"plots": False})
+    with pytest.raises(RuntimeError, match="stopped by the test"):
+        train(opts, callbacks={"on_train_start": [fail]})
+    assert not run.exists()
+
+    run.mkdir()
+    (run / RUN_FILE).write_text("tinydet: {}\n")  # what a kill during the first epoch leaves
+    (run / "labels.jpg").write_bytes(b"x")
+    with pytest.raises(TinydetError, match="stopped before its first checkpoint; run the same"):
+        resume(run)
+    result = train(opts)
+    assert result.best.is_file() and not (run / "labels.jpg").exists()
+
+
+def test_a_run_folder_with_checkpoints_is_never_replaced(tiny_data, tmp_path):
+    from tinydet.errors import TinydetError
+    from tinydet.train.api import RUN_FILE, TrainOptions, train
+
+    run = tmp_path / "run"
+    (run / "weights").mkdir(parents=True)
+    (run / RUN_FILE).write_text("tinydet: {}\n")
+    (run / "weights" / "last.pt").write_bytes(b"precious")
+    with pytest.raises(TinydetError, match="already exists and is not empty"):
+        train(TrainOptions(data=str(tiny_data), model="yolov8n", epochs=1, imgsz=64, out=str(run)))
+    assert (run / "weights" / "last.pt").read_bytes() == b"precious"

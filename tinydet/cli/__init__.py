@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {e.filename}" if getattr(e, "filename", None) else ""
         print(f"tinydet {args.command}: error: {e.strerror or _one_line(e)}{where}", file=sys.stderr)
         return 2
+    except Exception as e:  # not foreseen: one line, not a traceback from deep inside; --debug shows it
+        if args.debug:
+            raise
+        print(f"tinydet {args.command}: error: {type(e).__name__}: {_one_line(e)} (unexpected: `tinydet --debug "
+              f"{args.command} ...` shows where; please report it)", file=sys.stderr)
+        return 1
     return int(result or 0)
 
 

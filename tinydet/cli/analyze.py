@@ -32,14 +32,22 @@ def register(sub, formatter) -> None:
 def run(args) -> int:
     import sys
 
+    from tinydet.cli.common import check_output_file
     from tinydet.cli.dataopts import data_warnings_printed, read_options
     from tinydet.data.analysis import analyze
     from tinydet.data.loading import read_dataset
     from tinydet.data.outdir import check_new_folder
+    from tinydet.data.plots import check_plots_folder
     from tinydet.data.recommend import AnalysisOptions
     from tinydet.data.summary import format_analysis
     from tinydet.data.validate import fatal_error
+    from tinydet.errors import TinydetError
 
+    if args.anchors < 1:
+        raise TinydetError(f"--anchors must be at least 1, got {args.anchors}")
+    check_output_file(args.json, "--json", (".json",), [args.data])
+    if args.plots:
+        check_plots_folder(args.plots)
     if args.fix:
         check_new_folder(args.fix)
     dataset = read_dataset(args.data, args.fmt, args.split, read_options(args))

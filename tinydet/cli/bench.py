@@ -34,6 +34,7 @@ def run(args) -> int:
 
     import torch
 
+    from tinydet.cli.common import check_output_file
     from tinydet.errors import TinydetError
     from tinydet.export.bench import bench, format_table
     from tinydet.export.runtime import dataset_images, synthetic_images
@@ -49,6 +50,7 @@ def run(args) -> int:
     for model in args.model:
         if not Path(model).is_file():
             raise TinydetError(f"model not found: {model}")
+    check_output_file(args.json, "--json", (".json",), [*args.model, args.data])
     images = dataset_images(args.data, args.images) if args.data else synthetic_images(args.images, args.imgsz)
     rows = bench(args.model, backends, args.imgsz, args.runs, args.warmup, images)
     print(format_table(rows))

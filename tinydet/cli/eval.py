@@ -43,9 +43,11 @@ def register(sub, formatter) -> None:
 
 
 def run(args) -> int:
+    from tinydet.cli.common import check_output_file
     from tinydet.eval.format import format_result
     from tinydet.eval.io import evaluate_files, write_result_json
 
+    check_output_file(args.json, "--json", (".json",), [args.gt, args.pred])
     result = evaluate_files(args.gt, args.pred, args.split, eval_options(args), args.category_offset)
     print(format_result(result))
     if args.json:

@@ -22,8 +22,10 @@ def register(sub, formatter) -> None:
 
 
 def run(args) -> int:
+    from tinydet.cli.common import check_output_file
     from tinydet.eval.report import write_report
 
+    check_output_file(args.out, "--out", (".html", ".htm"))
     out = write_report(args.runs, args.out, split=args.split, refresh=args.refresh, n_samples=args.samples)
     print(f"report written to {out}")
     return 0

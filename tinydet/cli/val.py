@@ -31,11 +31,13 @@ def register(sub, formatter) -> None:
 
 
 def run(args) -> int:
+    from tinydet.cli.common import check_output_file
     from tinydet.errors import TinydetError
     from tinydet.eval.format import format_result
     from tinydet.eval.io import write_result_json
     from tinydet.eval.validate import ValOptions, sliced_predictor, validate
 
+    check_output_file(args.json, "--json", (".json",), [args.model, args.data])
     options = ValOptions(split=args.split, imgsz=args.imgsz or 640, conf=args.conf, iou=args.iou,
                          max_det=args.max_det, device=args.device, eval=eval_options(args))
     predictor = None

@@ -80,16 +80,37 @@ def plot_classes(per_class: dict[str, int], path: Path) -> Path:
     return _save(plt, fig, path)
 
 
-def write_plots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
-    """Write sizes.png, centres.png and classes.png into `out_dir` (created if missing; files must be new)."""
+PLOT_NAMES = ("sizes.png", "centres.png", "classes.png")
+
+
+def check_plots_folder(out_dir: str | Path) -> None:
+    """Raise TinydetError unless `out_dir` is new or a folder without the plots' names and without other images (an
+    image folder of a dataset would train on the plots)."""
+    from tinydet.data.datayaml import IMAGE_SUFFIXES
     from tinydet.errors import TinydetError
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    names = ("sizes.png", "centres.png", "classes.png")
-    existing = [n for n in names if (out / n).exists()]
+    if out.exists() and not out.is_dir():
+        raise TinydetError(f"--plots {out_dir} is a file; give a folder")
+    if not out.exists():
+        return
+    existing = [n for n in PLOT_NAMES if (out / n).exists()]
     if existing:
         raise TinydetError(f"{out / existing[0]} already exists; choose a new --plots folder")
+    images = sorted(p.name for p in out.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if images:
+        raise TinydetError(f"--plots {out_dir} holds images ({images[0]}, ...): a dataset's images would gain the "
+                           "plots; choose a new folder")
+
+
+def write_plots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
+    """Write sizes.png, centres.png and classes.png into `out_dir` (created if missing; see `check_plots_folder`)."""
+    from tinydet.errors import TinydetError
+
+    check_plots_folder(out_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = PLOT_NAMES
     if analysis.table is None:
         raise TinydetError("this Analysis has no box table (it was loaded from JSON?); run analyze again")
     return [

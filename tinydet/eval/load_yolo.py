@@ -43,10 +43,13 @@ def load_yolo_predictions(folder: str | Path, gt: GroundTruth) -> Predictions:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError("predictions folder not found", folder)
+    given = folder
     files = sorted(folder.glob("*.txt"))
     if not files and (folder / "labels").is_dir():
         folder = folder / "labels"
         files = sorted(folder.glob("*.txt"))
+    if not files:  # `tinydet predict --save-txt` writes a file per image, empty ones included
+        raise DataError("no .txt prediction files here (nor in a labels/ subfolder)", given)
     by_stem: dict[str, int] = {}
     for i, f in enumerate(gt.image_files):
         stem = Path(f).stem
@@ -60,7 +63,10 @@ def load_yolo_predictions(folder: str | Path, gt: GroundTruth) -> Predictions:
             raise DataError(f"no ground-truth image is named '{path.stem}' (of {gt.n_images} in {gt.source})", path)
         if image == -2:
             raise DataError(f"several ground-truth images are named '{path.stem}'", path)
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError("not a text file (expected UTF-8 lines of `class cx cy w h conf`)", path) from None
         fields = text.split()
         n_lines = sum(1 for line in text.splitlines() if line.strip())
         if len(fields) != 6 * n_lines:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,12 @@ def resolve_model(spec: str | Path) -> str:
     text = str(spec)
     path = Path(text).expanduser()
     suffix = path.suffix.lower()
-    if suffix in {".pt", ".yaml", ".yml"} and path.is_file():
+    if suffix == ".pt" and path.is_file():
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; ultralytics' own error is a TypeError
+            raise TinydetError(f"{text}: not a PyTorch checkpoint (empty, truncated or another kind of file)")
+        return str(path.resolve())
+    if suffix in {".yaml", ".yml"} and path.is_file():
+        _check_model_yaml(path, text)
         return str(path.resolve())
     if suffix == ".pt":
         raise TinydetError(f"checkpoint not found: {text} (tinydet never downloads weights; train one first)")
@@ -127,6 +133,18 @@ def resolve_model(spec: str | Path) -> str:
     close = [n for n in entries if n.split("-")[0] == name.split("-")[0]][:8]
     hint = f"; similar: {', '.join(close)}" if close else ""
     raise TinydetError(f"unknown model '{text}': not a file and not in the zoo (run `tinydet models`){hint}")
+
+
+def _check_model_yaml(path: Path, text: str) -> None:
+    """A model YAML names its layers in 'backbone' and 'head' lists; anything else (a data.yaml, a recipe) stops
+    here instead of as a KeyError inside ultralytics."""
+    try:
+        d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise TinydetError(f"{text}: not readable YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(d, dict) or not all(isinstance(d.get(k), list) for k in ("backbone", "head")):
+        raise TinydetError(f"{text}: not a model config (it needs 'backbone' and 'head' lists of layers, as "
+                           "ultralytics' model YAMLs have; `tinydet models` lists the zoo)")
 
 
 def _twin(name: str, suffix: str, task: str) -> str:

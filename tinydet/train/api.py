@@ -6,6 +6,9 @@ A run folder holds what ultralytics writes (weights/best.pt, weights/last.pt, re
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -64,26 +67,55 @@ def launcher_rank() -> int:
     return int(os.environ.get("RANK", "-1")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else -1
 
 
+def _saved_nothing(out: Path) -> bool:
+    """A run folder of tinydet's that holds no checkpoint: it stopped (killed, or failed) before its first epoch
+    ended, so there is nothing to resume and nothing of value to keep."""
+    return (out / RUN_FILE).is_file() and not any(out.rglob("*.pt"))
+
+
 def _check_new_run_dir(out: Path) -> None:
     if launcher_rank() > 0:  # other ranks of a torchrun launch: rank 0 owns the folder
         return
     if out.exists() and any(out.iterdir()):
+        if _saved_nothing(out):
+            print(f"tinydet: {out} holds a run that stopped before its first checkpoint; starting it again",
+                  file=sys.stderr)
+            shutil.rmtree(out)
+            return
         raise TinydetError(
             f"run folder {out} already exists and is not empty; choose a new --out, or continue it with --resume {out}"
         )
 
 
+@contextlib.contextmanager
+def _removed_on_failure(out: Path):
+    """Remove `out` when the block fails before any checkpoint is saved in it, so that the same command can be run
+    again (only a folder this call created: `out` must not exist on entry)."""
+    created = not out.exists() and launcher_rank() <= 0
+    try:
+        yield
+    except BaseException:
+        if created and out.is_dir() and not any(out.rglob("*.pt")):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
 def check_override_keys(overrides: dict[str, Any]) -> None:
-    """Unknown ultralytics argument names fail here, with suggestions, rather than deep inside ultralytics."""
+    """Unknown ultralytics argument names, and values of the wrong type or range, fail here (with suggestions),
+    rather than deep inside ultralytics."""
     import difflib
 
-    from ultralytics.cfg import DEFAULT_CFG_DICT
+    from ultralytics.cfg import DEFAULT_CFG_DICT, check_cfg
 
     for key in overrides:
         if key not in DEFAULT_CFG_DICT:
             close = difflib.get_close_matches(key, list(DEFAULT_CFG_DICT), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise TinydetError(f"'{key}' is not an ultralytics training argument{hint}")
+    try:
+        check_cfg(dict(overrides))  # ultralytics' own type and range check ('mosaic=abc')
+    except (TypeError, ValueError) as e:
+        raise TinydetError(f"--set: {e}") from None
 
 
 def _ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[str, Any]:
@@ -224,19 +256,25 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
     out = Path(opts.out).expanduser().resolve()
     _check_new_run_dir(out)
     model_path = resolve_model(opts.model)  # cheap checks first: a typo fails before the data is read
+    if opts.device is not None:
+        from tinydet.infer.backends import resolve_device
+
+        for device in str(opts.device).split(","):
+            resolve_device(device)
     check_override_keys({**opts.recipe.ultralytics, **opts.overrides})
     opts = with_resolved_teacher(with_inline_albumentations(opts))
-    data = prepare_data(opts.data, out, opts.skip_bad)
-    if opts.recipe.recipe == "pose-aux":
-        from tinydet.train.pose_aux_run import train_pose_aux
+    with _removed_on_failure(out):
+        data = prepare_data(opts.data, out, opts.skip_bad)
+        if opts.recipe.recipe == "pose-aux":
+            from tinydet.train.pose_aux_run import train_pose_aux
 
-        return train_pose_aux(opts, data, out, callbacks)
-    data = sampled_data(opts, data, out)
-    args = _ultralytics_args(opts, data.yaml_path, out)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_run_record(out, opts, data.yaml_path, model_path)
-    model = _run_trainer(model_path, opts.recipe, args, callbacks)
-    return _result(out, model)
+            return train_pose_aux(opts, data, out, callbacks)
+        data = sampled_data(opts, data, out)
+        args = _ultralytics_args(opts, data.yaml_path, out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_run_record(out, opts, data.yaml_path, model_path)
+        model = _run_trainer(model_path, opts.recipe, args, callbacks)
+        return _result(out, model)
 
 
 def load_run_recipe(run_dir: Path) -> Recipe:
@@ -256,6 +294,9 @@ def resume(run_dir: str | Path) -> TrainResult:
     out = Path(run_dir).expanduser().resolve()
     last = out / "weights" / "last.pt"
     if not last.is_file():
+        if _saved_nothing(out):
+            raise TinydetError(f"cannot resume: {out} stopped before its first checkpoint; run the same `tinydet train` "
+                               "command again (it starts over in this folder)")
         raise TinydetError(f"cannot resume: {last} not found (is {out} a tinydet/ultralytics run folder?)")
     recipe = load_run_recipe(out)
     model = YOLO(str(last))

@@ -72,12 +72,17 @@ def _record(options: TuneOptions, space, metric) -> dict[str, Any]:
     }
 
 
-def _check_plan(plan: TrainOptions) -> None:
+def _check_plan(plan: TrainOptions, out: str | Path) -> None:
+    """What would fail every trial fails once, before the study: the model, the overrides, the data, the folder."""
     from tinydet.data.datayaml import load_data_yaml
+    from tinydet.models.zoo import resolve_model
     from tinydet.train.api import check_override_keys
 
+    resolve_model(plan.model)
     check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
     load_data_yaml(plan.data)
+    if Path(out).expanduser().exists() and not Path(out).expanduser().is_dir():
+        raise TinydetError(f"--out {out} is a file; tune needs a folder (for trials/, reports and the study)")
 
 
 def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult:
@@ -89,7 +94,7 @@ def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult
 
     metric = resolve_metric(options.search.metric)
     space = load_space(options.search.space)
-    _check_plan(options.plan)
+    _check_plan(options.plan, options.out)
     fixed = {**options.plan.recipe.ultralytics, **options.plan.overrides}
     for warning in inert_parameters(space, options.plan.epochs, fixed):
         log(f"warning: {warning}")

@@ -51,6 +51,9 @@ def resolve_device(device: str | None) -> torch.device:
         raise TinydetError(f"unknown device '{device}' (use cpu, 0, cuda:0 or mps)") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise TinydetError(f"device '{device}' asked for, but no CUDA GPU is available here (use --device cpu)")
+    count = torch.cuda.device_count() if resolved.type == "cuda" else 0
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= count:
+        raise TinydetError(f"device '{device}': this machine has {count} CUDA GPU(s), numbered from 0")
     return resolved
 
 
