@@ -39,6 +39,21 @@ def test_validate_rejects_a_predictor_that_returns_something_else(tiny_data):
         validate(None, tiny_data, predictor=lambda path: [])
 
 
+def test_a_predictor_of_other_classes_is_refused_before_predicting(tiny_data, labels_by_file, capsys):
+    names = read_yolo(tiny_data, splits=("val",)).names
+
+    def predictor(path):
+        im = labels_by_file[path]
+        return Detections(im.boxes, np.full(len(im), 0.9), im.classes)
+
+    predictor.names = {0: "person"}
+    with pytest.raises(TinydetError, match=r"predicts 1 classes \(person\) but .*data.yaml has %d" % len(names)):
+        validate(None, tiny_data, predictor=predictor)
+    predictor.names = {i: f"c{i}" for i in range(len(names))}  # same number, other names: scored, with a warning
+    assert validate(None, tiny_data, predictor=predictor).coco.AP == 1.0
+    assert "class names differ" in capsys.readouterr().err
+
+
 def test_sliced_flags(tiny_data, capsys):
     assert main(["val", "--model", "m.pt", "--data", str(tiny_data), "--overlap", "0.3"]) == 2
     assert "--overlap and --merge apply to sliced validation" in capsys.readouterr().err

@@ -57,6 +57,7 @@ def full_image_predictor(model, options: ValOptions) -> Predictor:
         ((_, dets),) = predict_images(yolo, [image], settings)
         return dets
 
+    predict.names = dict(yolo.names)  # checked against the dataset's by predict_split
     return predict
 
 
@@ -97,6 +98,9 @@ def predict_split(model: str | Path | None, data: str | Path, options: ValOption
         if model is None:
             raise TinydetError("validate needs a checkpoint or a predictor")
         predictor = full_image_predictor(model, options)
+    model_names = getattr(predictor, "names", None)
+    if model_names is not None:
+        check_class_names(model_names, dataset.names, str(model or "the model"), str(data))
     paths = [Path(im.file) for im in images]
     predicted = _predict_paths(predictor, paths)
     if progress:
@@ -109,6 +113,24 @@ def predict_split(model: str | Path | None, data: str | Path, options: ValOption
             raise TinydetError(f"the predictor returned {type(dets).__name__} for {path}, expected Detections")
         detections.append(dets)
     return SplitPredictions(images, list(dataset.names), detections)
+
+
+def check_class_names(model_names: dict[int, str] | list[str], data_names: list[str], model: str, data: str) -> None:
+    """A model validated on a dataset must predict its classes: a different number stops here (every class index
+    would be scored against another class); the same number under other names is a warning (matched by index)."""
+    import sys
+
+    predicted = list(model_names.values()) if isinstance(model_names, dict) else list(model_names)
+    wanted = list(data_names)
+    if len(predicted) != len(wanted):
+        raise TinydetError(f"{model} predicts {len(predicted)} classes ({', '.join(map(str, predicted[:6]))}"
+                           f"{', ...' if len(predicted) > 6 else ''}) but {data} has {len(wanted)} "
+                           f"({', '.join(map(str, wanted[:6]))}{', ...' if len(wanted) > 6 else ''}); "
+                           "validate a model on the classes it was trained for")
+    renamed = [f"{i}: {a} / {b}" for i, (a, b) in enumerate(zip(predicted, wanted)) if str(a) != str(b)]
+    if renamed:
+        print(f"warning: class names differ between {model} and {data} ({'; '.join(renamed[:4])}"
+              f"{'; ...' if len(renamed) > 4 else ''}); classes are matched by index", file=sys.stderr)
 
 
 def _predict_paths(predictor: Predictor, paths: list[Path]) -> Iterator[tuple[Path, Detections]]:
