@@ -81,6 +81,15 @@ def test_bad_requests_are_refused_before_exporting(spec, message, p2_checkpoint,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_parity_images_are_read_before_exporting(p2_checkpoint, tmp_path):
+    data = tmp_path / "data"
+    (data / "images" / "val").mkdir(parents=True)
+    (data / "data.yaml").write_text(f"path: {data}\ntrain: images/val\nval: images/val\nnames: [a]\n")
+    with pytest.raises(TinydetError):
+        export_model(p2_checkpoint, ExportSpec(format="onnx", imgsz=IMGSZ, data=str(data / "data.yaml")), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
 def test_out_never_overwrites_the_checkpoint(p2_checkpoint):
     before = p2_checkpoint.read_bytes()
     with pytest.raises(TinydetError, match="--out is the checkpoint itself"):

@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinydet.export.artifact import Artifact, ExportSpec, export_checkpoint
+from tinydet.export.artifact import Artifact, ExportSpec, check_spec, export_checkpoint
 from tinydet.export.int8 import Int8Report
 from tinydet.export.parity import ParityResult
 
@@ -37,23 +37,29 @@ def export_model(checkpoint: str | Path, spec: ExportSpec, out: str | Path | Non
     from tinydet.infer.backends.pytorch import TorchBackend
 
     checkpoint = Path(checkpoint)
+    check_spec(checkpoint, spec)
+    if spec.format != "engine":  # a bad --data stops before anything is written
+        images = dataset_images(spec.data, parity_images) if spec.data else synthetic_images(parity_images, spec.imgsz)
     with quiet_logs():
         artifact = export_checkpoint(checkpoint, spec, out)
-        if spec.format == "engine":
-            return ExportReport(artifact, None, None)
-        exported = open_artifact(artifact)
-        reference = TorchBackend(checkpoint, torch.device("cpu"), (spec.imgsz, spec.imgsz))
-    images = dataset_images(spec.data, parity_images) if spec.data else synthetic_images(parity_images, spec.imgsz)
-    result = P.compare(reference, exported, images, spec.imgsz, spec.precision, conf=conf)
-    if check and result.failures:
-        _remove(artifact.path)
-        P.check(result, str(artifact.path))
-    report_int8 = None
-    if spec.int8:
-        from tinydet.export.int8 import int8_report
+    if spec.format == "engine":
+        return ExportReport(artifact, None, None)
+    try:  # a failed command leaves no export behind
+        with quiet_logs():
+            exported = open_artifact(artifact)
+            reference = TorchBackend(checkpoint, torch.device("cpu"), (spec.imgsz, spec.imgsz))
+        result = P.compare(reference, exported, images, spec.imgsz, spec.precision, conf=conf)
+        if check and result.failures:
+            P.check(result, str(artifact.path))
+        report_int8 = None
+        if spec.int8:
+            from tinydet.export.int8 import int8_report
 
-        with quiet_logs():  # the FP32 baseline is exported here too
-            report_int8 = int8_report(checkpoint, exported, spec.data, spec.imgsz)
+            with quiet_logs():  # the FP32 baseline is exported here too
+                report_int8 = int8_report(checkpoint, exported, spec.data, spec.imgsz)
+    except BaseException:
+        _remove(artifact.path)
+        raise
     return ExportReport(artifact, result, report_int8)
 
 
