@@ -112,7 +112,7 @@ def test_keypoints_follow_their_tile(tmp_path):
 
 
 def test_bad_slice_options():
-    for kwargs, message in [({"size": 8}, "at least 32"), ({"size": 64, "overlap": 1.0}, r"\[0, 1\)"),
+    for kwargs, message in [({"size": 8}, "at least 32"), ({"size": 64, "overlap": 0.95}, r"\[0, 0.9\]"),
                             ({"size": 64, "min_visibility": 0}, r"\(0, 1\]"), ({"size": 64, "empty_ratio": 2},
                                                                              r"\[0, 1\]")]:
         with pytest.raises(TinydetError, match=message):

@@ -53,7 +53,8 @@ def test_whole_image_predict(folder, checkpoint, capsys):
         (["--slice", "big"], "slice must look like 640 or 640x480"),
         (["--slice", "auto"], "--slice auto needs --data"),
         (["--merge", "diou-nms", "--match", "ios", "--slice", "64"], "matches boxes by diou"),
-        (["--overlap", "1.5", "--slice", "64"], r"overlap must be in \[0, 1\)"),
+        (["--overlap", "1.5", "--slice", "64"], r"overlap must be in \[0, 0.9\]"),
+        (["--overlap", "0.3"], "--overlap applies to sliced prediction"),
         (["--coco-gt", "/nope.json", "--save-json"], "COCO file not found: /nope.json"),
     ],
 )

@@ -34,7 +34,7 @@ def _flags(epochs: int = 3) -> list[str]:
         ({"val_slice_every": 2}, "val_slice_every: only used by sliced validation"),
         ({"val_slice": "big"}, "val_slice: size must look like 640 or 4000x3000, got 'big'"),
         ({"val_slice": "8"}, "slice must be at least 16x16 pixels, got 8x8"),
-        ({"val_slice": 64, "val_overlap": 1.0}, r"overlap must be in \[0, 1\), got 1.0"),
+        ({"val_slice": 64, "val_overlap": 1.0}, r"overlap must be in \[0, 0.9\], got 1.0"),
         ({"val_slice": 64, "val_merge": "vote"}, "unknown merge 'vote'"),
         ({"val_slice": 64, "val_slice_imgsz": 16}, "imgsz must be at least 32, got 16"),
         ({"val_slice": 64, "val_slice_every": 0}, "val_slice_every must be a whole number >= 1, got 0"),

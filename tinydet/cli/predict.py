@@ -111,6 +111,8 @@ def options_from_args(args):
     else:
         size = parse_slice(args.slice)
     sliced = size is not None
+    if args.slice is None and args.overlap is not None:
+        raise TinydetError("--overlap applies to sliced prediction: add --slice W[xH] (or --slice auto)")
     iou = args.iou if args.iou is not None else (0.5 if sliced else 0.7)
     return SliceOptions(
         slice=size,

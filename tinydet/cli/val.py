@@ -43,10 +43,11 @@ def run(args) -> int:
     predictor = None
     if args.slice:
         from tinydet.data.synth import parse_size
+        from tinydet.ops.slicing import overlap_problem
 
         overlap = 0.2 if args.overlap is None else args.overlap
-        if not 0 <= overlap < 1:
-            raise TinydetError(f"--overlap must be in [0, 1), got {overlap}")
+        if overlap_problem(overlap):
+            raise TinydetError(overlap_problem(overlap))
         predictor = sliced_predictor(args.model, parse_size(args.slice), overlap, args.merge, options,
                                      imgsz=args.imgsz)
     elif args.overlap is not None or args.merge is not None:

@@ -22,7 +22,7 @@ from tinydet.data.formats.yolo import label_lines, write_data_yaml
 from tinydet.data.images import load_pixels, save_pixels
 from tinydet.data.outdir import new_folder
 from tinydet.errors import DataError, TinydetError
-from tinydet.ops.slicing import tile_grid
+from tinydet.ops.slicing import overlap_problem, tile_grid
 
 MANIFEST = "manifest.json"
 
@@ -50,8 +50,8 @@ class SliceOptions:
     def __post_init__(self) -> None:
         if self.size < 32:
             raise TinydetError(f"--size must be at least 32 px, got {self.size}")
-        if not 0 <= self.overlap < 1:
-            raise TinydetError(f"--overlap must be in [0, 1), got {self.overlap}")
+        if overlap_problem(self.overlap):
+            raise TinydetError(overlap_problem(self.overlap))
         if not 0 < self.min_visibility <= 1:
             raise TinydetError(f"--min-visibility must be in (0, 1], got {self.min_visibility}")
         if not 0 <= self.empty_ratio <= 1:

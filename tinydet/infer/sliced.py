@@ -29,7 +29,7 @@ from tinydet.infer.backends import BACKENDS, Backend, load_backend, round_to_str
 from tinydet.infer.decode import Candidates, Placement, decode
 from tinydet.infer.images import DEFAULT_MAX_PIXELS, ArrayReader, from_array, open_image
 from tinydet.ops.merge import METHODS, check_method, merge
-from tinydet.ops.slicing import tile_grid
+from tinydet.ops.slicing import overlap_problem, tile_grid
 
 PAD_VALUE = 114  # ultralytics' letterbox grey
 
@@ -79,8 +79,8 @@ class SliceOptions:
                 raise TinydetError(f"slice must be at least 16x16 pixels, got {w}x{h}")
         elif not self.full_image:
             object.__setattr__(self, "full_image", True)  # no tiles: the full image is the only pass
-        if not 0 <= self.overlap < 1:
-            raise TinydetError(f"overlap must be in [0, 1), got {self.overlap}")
+        if overlap_problem(self.overlap):
+            raise TinydetError(overlap_problem(self.overlap))
         if self.imgsz is not None and self.imgsz < 32:
             raise TinydetError(f"imgsz must be at least 32, got {self.imgsz}")
         try:

@@ -6,6 +6,16 @@ import math
 
 import numpy as np
 
+# Tiles per image grow as 1 / (1 - overlap)^2: 0.9 already makes about 100 times the tiles of no overlap.
+MAX_OVERLAP = 0.9
+
+
+def overlap_problem(overlap: float) -> str | None:
+    """Why `overlap` is no sensible tile overlap (fraction of a tile shared with its neighbour), or None."""
+    if not 0 <= overlap <= MAX_OVERLAP:
+        return f"--overlap must be in [0, {MAX_OVERLAP}], got {overlap} (tiles per image grow as 1/(1-overlap)^2)"
+    return None
+
 
 def tile_starts(length: int, tile: int, overlap: float) -> np.ndarray:
     """Start offsets (px) of tiles of size `tile` covering [0, length) with fractional `overlap` between neighbours.

@@ -79,7 +79,7 @@ class Recipe:
         val_slice: tile size "W" or "WxH" in pixels; after ultralytics' validation of an epoch, the EMA model also
             predicts the val split sliced into these tiles (as `tinydet val --slice`), and `fitness` is computed
             on those predictions: best.pt and early stopping follow the sliced numbers.
-        val_overlap: overlap ratio of the tiles, [0, 1) (`tinydet val --overlap`, default 0.2).
+        val_overlap: overlap ratio of the tiles, [0, 0.9] (`tinydet val --overlap`, default 0.2).
         val_slice_imgsz: network input of a tile, px (None: each tile at its own size, as `tinydet val --slice`).
         val_merge: how tile predictions are merged (None: sliced prediction's default, greedy-nmm).
         val_slice_every: validate sliced every this many epochs (and always at the last); other epochs get no
