@@ -101,7 +101,10 @@ def test_no_predictions_give_zeros_and_empty_buckets_minus_one(tmp_path, tiny_da
     assert result.aitod.APvt == (-1.0 if (sizes > 8).all() else 0.0)
     assert result.best_f1.f1 == 0.0 and result.n_pred == 0
     empty_folder = tmp_path / "txt"
-    empty_folder.mkdir()
+    empty_folder.mkdir()  # no file at all is a wrong path, not a model that found nothing (predict writes empty txts)
+    with pytest.raises(TinydetError, match="txt: no .txt prediction files here"):
+        evaluate_files(tiny_data, empty_folder, "val")
+    (empty_folder / "val_000000.txt").write_text("")
     assert evaluate_files(tiny_data, empty_folder, "val").coco.AP == 0.0
 
 
