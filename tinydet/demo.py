@@ -48,8 +48,6 @@ class DemoOptions:
                                    ("--images", self.images, 1), ("--val-images", self.val_images, 1)):
             if value < least:
                 raise TinydetError(f"{name} must be at least {least}, got {value}")
-        if not 0 <= self.density < float("inf"):
-            raise TinydetError(f"--density must be a number of objects per megapixel >= 0, got {self.density}")
 
 
 @dataclass

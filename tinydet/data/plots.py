@@ -110,11 +110,10 @@ def write_plots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     check_plots_folder(out_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = PLOT_NAMES
     if analysis.table is None:
         raise TinydetError("this Analysis has no box table (it was loaded from JSON?); run analyze again")
     return [
-        plot_sizes(analysis.table, analysis.imgsz, out / names[0]),
-        plot_centres(analysis.table, out / names[1]),
-        plot_classes(analysis.per_class, out / names[2]),
+        plot_sizes(analysis.table, analysis.imgsz, out / PLOT_NAMES[0]),
+        plot_centres(analysis.table, out / PLOT_NAMES[1]),
+        plot_classes(analysis.per_class, out / PLOT_NAMES[2]),
     ]

@@ -49,7 +49,8 @@ class SynthSpec:
         if self.val_images is not None and self.val_images < 1:
             raise TinydetError(f"val_images must be at least 1, got {self.val_images}")
         if not 0 <= self.objects_per_megapixel < float("inf"):
-            raise TinydetError(f"--density must be a number of objects per megapixel >= 0, got {self.objects_per_megapixel}")
+            raise TinydetError(f"--density must be a number of objects per megapixel >= 0, "
+                               f"got {self.objects_per_megapixel}")
 
     @property
     def n_val(self) -> int:

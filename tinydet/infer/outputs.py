@@ -19,7 +19,8 @@ import numpy as np
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.infer.output_names import DRAWN_MARK, PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem, label_file
+from tinydet.infer.output_names import (DRAWN_MARK, PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem,
+                                        label_file)
 
 DRAW_MAX_PIXELS = 50_000_000  # larger images are drawn on a shrunk copy
 

@@ -1058,9 +1058,9 @@ def check_assumptions() -> None:
 from ultralytics.data import dataset as _ul_dataset  # noqa: E402
 from ultralytics.data import utils as _ul_data  # noqa: E402
 
-_ORIGINAL_CHECK_IMAGE = _ul_data.check_image
-_ORIGINAL_LOAD_CACHE = _ul_dataset.load_dataset_cache_file
-_ORIGINAL_SAVE_CACHE = _ul_dataset.save_dataset_cache_file
+_ORIGINAL_CHECK_IMAGE = getattr(_ul_data, "check_image", None)  # checked by keep_user_datasets_unchanged()
+_ORIGINAL_LOAD_CACHE = getattr(_ul_dataset, "load_dataset_cache_file", None)
+_ORIGINAL_SAVE_CACHE = getattr(_ul_dataset, "save_dataset_cache_file", None)
 _RESTORED = ": corrupt JPEG restored and saved"
 
 
