@@ -93,8 +93,9 @@ def test_missing_image_in_list_file_is_fatal_and_skippable(tmp_path):
     data = make_yolo(tmp_path, {"x.jpg": GOOD})
     (tmp_path / "list.txt").write_text("./images/train/x.jpg\n./images/train/gone.jpg\n")
     (tmp_path / "data.yaml").write_text("train: list.txt\nnames: [a, b]\n")
-    with pytest.raises(DataError, match=r"gone.jpg: image not found"):
+    with pytest.raises(DataError, match=r"list.txt:2: image not found: .*gone.jpg") as info:
         load_dataset(data)
+    assert info.value.file.endswith("list.txt") and info.value.line == 2
     with pytest.warns(DataWarning, match="missing_image"):
         assert len(load_dataset(data, skip_bad=True).images()) == 1
 

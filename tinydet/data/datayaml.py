@@ -113,6 +113,27 @@ def label_path_for(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
+def listed_images(list_file: Path) -> list[tuple[Path, int]]:
+    """(image path, 1-based line) of each image a .txt split list names. As ultralytics reads these lists: './x' is
+    relative to the list's folder, other paths as written; blank lines and '#' comments are skipped."""
+    found = []
+    for number, line in enumerate(list_file.read_text().splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            found.append(((list_file.parent / line[2:]) if line.startswith("./") else Path(line), number))
+    return found
+
+
+def list_origins(entries: list[Path]) -> dict[Path, tuple[Path, int]]:
+    """{absolute image path: (list file, line)} for the images a split's .txt lists name (first mention wins)."""
+    origins: dict[Path, tuple[Path, int]] = {}
+    for entry in entries:
+        if entry.suffix == ".txt" and entry.is_file():
+            for image, number in listed_images(entry):
+                origins.setdefault(image.absolute(), (entry, number))
+    return origins
+
+
 def split_images(entries: list[Path]) -> list[Path]:
     """Image files of a split: folders are listed (recursively, sorted), .txt files read as lists of paths."""
     images: list[Path] = []
@@ -120,11 +141,7 @@ def split_images(entries: list[Path]) -> list[Path]:
         if entry.is_dir():
             images.extend(sorted(p for p in entry.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
         elif entry.suffix == ".txt":
-            # As ultralytics reads these lists: './x' is relative to the list's folder, other paths as written.
-            for line in entry.read_text().splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    images.append((entry.parent / line[2:]) if line.startswith("./") else Path(line))
+            images.extend(image for image, _ in listed_images(entry))
         elif entry.suffix.lower() in IMAGE_SUFFIXES:
             images.append(entry)
         else:

@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from tinydet.data.dataset import Dataset, ImageLabels
-from tinydet.data.datayaml import label_path_for, load_data_yaml, split_images
+from tinydet.data.datayaml import label_path_for, list_origins, load_data_yaml, split_images
 from tinydet.data.formats.common import (checked_image, copy_image, floats, progress, read_text, relative_paths,
                                          warn_dropped_ignore)
 from tinydet.data.images import image_size
@@ -145,11 +145,13 @@ def _read_labels(image: Path, label_file: Path, width: int, height: int, kpt_sha
 
 
 def read_yolo_split(images: list[Path], kpt_shape=None, log: ProblemLog | None = None, nc: int | None = None,
-                    decode: bool = False, desc: str = "read") -> list[ImageLabels]:
+                    decode: bool = False, desc: str = "read",
+                    origins: dict[Path, tuple[Path, int]] | None = None) -> list[ImageLabels]:
     """Labels of a list of images (label files found by ultralytics' images/ -> labels/ rule).
 
     Without `log` the first fatal problem raises DataError; with one, problems are logged and the bad images
-    and lines left out.
+    and lines left out. `origins` ({image: (list file, line)}, `list_origins`) names where a missing image was
+    listed.
     """
     log = log if log is not None else ProblemLog(strict=True)
     records, seen = [], set()
@@ -158,6 +160,9 @@ def read_yolo_split(images: list[Path], kpt_shape=None, log: ProblemLog | None =
             log.add("duplicate_image", "image listed twice in its split; used once", image, fatal=False)
             continue
         seen.add(image)
+        if origins and image in origins and not image.exists():
+            log.add("missing_image", f"image not found: {image}", *origins[image])
+            continue
         size = checked_image(image, log, decode)
         if size is None:
             continue
@@ -205,7 +210,8 @@ def read_yolo(data_yaml: str | Path, splits: tuple[str, ...] | None = None, log:
             raise DataError(f"the '{split}' split has no images ({', '.join(map(str, cfg.splits[split]))})",
                             cfg.yaml_path)
         images = [p.absolute() for p in images]
-        dataset.splits[split] = read_yolo_split(images, kpt_shape, log, cfg.nc, decode, desc=f"read {split}")
+        dataset.splits[split] = read_yolo_split(images, kpt_shape, log, cfg.nc, decode, desc=f"read {split}",
+                                                origins=list_origins(cfg.splits[split]))
         _orphan_labels(cfg.splits[split], images, log)
     return dataset
 
