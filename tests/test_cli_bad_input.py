@@ -60,3 +60,21 @@ def test_an_unforeseen_error_is_one_line_and_debug_shows_the_traceback(files, mo
     assert err.startswith("tinydet val: error: ValueError: deep inside (unexpected: ") and "--debug" in err
     with pytest.raises(ValueError, match="deep"):
         main(["--debug", *args])
+
+
+def test_data_warnings_during_train_are_one_line_each(tiny_data, tmp_path, capsys):
+    """--skip-bad warnings name file and line in the CLI's own form, without Python's source-line echo."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data.parent, data)
+    label = sorted((data / "labels" / "train").glob("*.txt"))[0]
+    label.write_text(label.read_text() + "7 0.5 0.5 0.1 0.1\n")
+    code = main(["train", "--data", str(data / "data.yaml"), "--skip-bad", "--model", "yolov8n", "--epochs", "1",
+                 "--imgsz", "64", "--batch", "4", "--workers", "0", "--set", "plots=false", "--out",
+                 str(tmp_path / "run")])
+    assert code == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "class id 7" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("tinydet train: warning: 1 x class_id [skipped]: ") and f"{label.name}:" in lines[0]
+    assert "DataWarning" not in lines[0]

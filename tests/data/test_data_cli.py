@@ -39,7 +39,7 @@ def test_analyze_lists_every_problem_then_stops(bad_data, capsys):
     err = capsys.readouterr().err.splitlines()
     assert any("x.txt:2: expected 5 columns" in line for line in err)
     assert any("y.txt:2: class id 5 is not in names" in line for line in err)
-    assert err[-1].startswith("tinydet analyze: error: ") and "(1 more problems: 1 class_id)" in err[-1]
+    assert err[-1].startswith("tinydet analyze: error: ") and "(and 1 more problem: 1 x class_id)" in err[-1]
 
 
 def test_skip_bad_analyses_what_is_left(tmp_path, bad_data, capsys):

@@ -164,7 +164,7 @@ def test_label_file_that_is_not_text(tmp_path):
 
 def test_error_counts_the_other_problems(tmp_path):
     data = make_yolo(tmp_path, {"x.jpg": "0 0.5\n9 0.5 0.5 0.1 0.1\n0 2 0.5 0.1 0.1\n"})
-    with pytest.raises(DataError, match=r"x.txt:1: .*\(2 more problems: 1 class_id, 1 out_of_range\)"):
+    with pytest.raises(DataError, match=r"x.txt:1: .*\(and 2 more problems: 1 x class_id, 1 x out_of_range\)"):
         load_dataset(data)
     assert len(read_dataset(data).problems) == 3
 

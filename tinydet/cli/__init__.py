@@ -5,8 +5,11 @@ function. A user error (`TinydetError`) prints one line and exits with status 2;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
+from pathlib import Path
 
 # Subcommands, in the order `tinydet --help` lists them; each is tinydet/cli/<name>.py with `register(subparsers)`.
 COMMANDS = (
@@ -32,7 +35,14 @@ COMMANDS = (
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the descriptions' line breaks and show every default."""
+    """Keep the descriptions' line breaks and show every default, unless the help text already says it or there
+    is none to show (a required option, or None, which the help text explains)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.required or action.default is None:
+            return text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +74,31 @@ def _one_line(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def _own_warnings_as_lines(command: str):
+    """Print warnings raised from tinydet's own code as `tinydet COMMAND: warning: ...`, one line each, instead of
+    Python's `file.py:LINE: Category: message` followed by a source line. Others' warnings keep their form."""
+    from tinydet.data.validate import DataWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        ours = issubclass(category, DataWarning) or Path(filename).resolve().is_relative_to(_PACKAGE_DIR)
+        if ours:
+            print(f"tinydet {command}: warning: {_one_line(message)}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = default
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tinydet` console script; returns the exit status."""
     from tinydet.errors import TinydetError
@@ -71,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result = args.run(args)
+        with _own_warnings_as_lines(args.command):
+            result = args.run(args)
     except KeyboardInterrupt:
         print("tinydet: interrupted", file=sys.stderr)
         return 130

@@ -16,14 +16,14 @@ examples:
 def register(sub, formatter) -> None:
     p = sub.add_parser("bench", help="latency table of checkpoints on inference backends", description=DESCRIPTION,
                        formatter_class=formatter)
-    p.add_argument("--model", required=True, nargs="+", help="checkpoints (.pt)%(default).0s")
+    p.add_argument("--model", required=True, nargs="+", help="checkpoints (.pt)")
     p.add_argument("--backends", default="torch,onnxruntime,openvino", help="comma-separated backends")
     p.add_argument("--imgsz", type=int, default=640, help="square input size in pixels")
     p.add_argument("--runs", type=int, default=20, help="timed passes over the images")
     p.add_argument("--warmup", type=int, default=3, help="untimed passes first")
-    p.add_argument("--data", default=None, help="data.yaml whose val images to time on (default: synthetic)%(default).0s")
+    p.add_argument("--data", default=None, help="data.yaml whose val images to time on (default: synthetic)")
     p.add_argument("--images", type=int, default=4, help="images per pass")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the rows as JSON%(default).0s")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the rows as JSON")
     p.set_defaults(run=run)
 
 

@@ -22,15 +22,15 @@ def register(sub, formatter) -> None:
 
     p = sub.add_parser("export", help="export a checkpoint and check it against PyTorch", description=DESCRIPTION,
                        formatter_class=formatter)
-    p.add_argument("--model", required=True, help="checkpoint (.pt)%(default).0s")
+    p.add_argument("--model", required=True, help="checkpoint (.pt)")
     p.add_argument("--format", default="onnx", choices=list(FORMATS), help="export format (engine = TensorRT)")
     p.add_argument("--imgsz", type=int, default=640, help="square input size in pixels (rounded up to the stride)")
     p.add_argument("--half", action="store_true", help="FP16 weights")
     p.add_argument("--int8", action="store_true", help="INT8 post-training quantization (openvino; needs --data)")
-    p.add_argument("--data", default=None, help="data.yaml: INT8 calibration and parity images (val split)%(default).0s")
+    p.add_argument("--data", default=None, help="data.yaml: INT8 calibration and parity images (val split)")
     p.add_argument("--dynamic", action="store_true", help="leave batch and image size free in the graph")
     p.add_argument("--out", default=None,
-                   help="where to write (default: beside the checkpoint, e.g. best.onnx, best_openvino_model/)%(default).0s")
+                   help="where to write (default: beside the checkpoint, e.g. best.onnx, best_openvino_model/)")
     p.add_argument("--images", type=int, default=4, help="images the parity check runs on")
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold of the boxes parity compares")
     p.add_argument("--no-check", action="store_true", help="keep the export even when parity fails")

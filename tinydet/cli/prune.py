@@ -19,8 +19,8 @@ examples:
 def register(sub, formatter) -> None:
     p = sub.add_parser("prune", help="prune a checkpoint's channels (then fine-tune with `tinydet train`)",
                        description=DESCRIPTION, formatter_class=formatter)
-    p.add_argument("--model", required=True, help="detection checkpoint (.pt)%(default).0s")
-    p.add_argument("--out", required=True, help="pruned checkpoint to write (.pt)%(default).0s")
+    p.add_argument("--model", required=True, help="detection checkpoint (.pt)")
+    p.add_argument("--out", required=True, help="pruned checkpoint to write (.pt)")
     p.add_argument("--ratio", type=float, default=0.3, help="fraction of the prunable channels to remove")
     p.add_argument("--criterion", default="bn", choices=["bn", "l1"], help="channel importance")
     p.add_argument("--min-channels", type=int, default=8, help="each pruned layer keeps at least this many")

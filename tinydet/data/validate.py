@@ -106,7 +106,9 @@ def fatal_error(problems: list[Problem]) -> DataError:
     extra = ""
     if len(fatal) > 1:
         kinds = Counter(p.kind for p in fatal[1:])
-        extra = f" ({len(fatal) - 1} more problems: " + ", ".join(f"{n} {k}" for k, n in kinds.items()) + ")"
+        more = len(fatal) - 1
+        extra = f" (and {more} more problem{'s' if more > 1 else ''}: " + ", ".join(
+            f"{n} x {k}" for k, n in kinds.items()) + ")"
     hint = "; `tinydet analyze` lists them all, --skip-bad skips the bad lines and images"
     return DataError(first.message + extra + hint, first.file, first.line)
 
