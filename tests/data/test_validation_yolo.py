@@ -124,6 +124,27 @@ def test_corrupt_images(tmp_path, content, message):
     assert [im.file.name for im in dataset.images()] == ["x.jpg"]
 
 
+def test_unidentifiable_images_are_reported_once_each_without_a_plugin_install_check(tmp_path):
+    """ultralytics' Image.open logs a pi-heif requirements WARNING on every file Pillow cannot identify; the
+    dataset check must not (run in a fresh interpreter: ultralytics' log handler writes past pytest's capture)."""
+    import subprocess
+    import sys
+
+    data = make_yolo(tmp_path, {"x.jpg": GOOD, "a.jpg": GOOD, "b.png": GOOD})
+    for name in ("a.jpg", "b.png"):
+        (tmp_path / "images" / "train" / name).write_bytes(b"not an image at all")
+    script = ("import warnings; from tinydet.data.loading import load_dataset\n"
+              "with warnings.catch_warnings(record=True) as caught:\n"
+              "    warnings.simplefilter('always')\n"
+              f"    load_dataset({str(data)!r}, skip_bad=True)\n"
+              "print('|'.join(str(w.message) for w in caught))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "2 x corrupt_image [skipped]: " in run.stdout and "cannot read image (not an image Pillow can identify)" \
+        in run.stdout
+    assert "pi-heif" not in run.stdout + run.stderr and "requirement" not in run.stdout + run.stderr
+
+
 def test_jpeg_with_data_after_end_marker_is_a_warning(tmp_path):
     data = make_yolo(tmp_path, {"x.jpg": GOOD})
     image = tmp_path / "images" / "train" / "x.jpg"

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tinydet.errors import DataError
 
 _EXIF_ORIENTATION = 0x0112
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 MIN_SIDE = 10  # ultralytics rejects images smaller than 10 px on a side
+_HEIF_SUFFIXES = (".heic", ".heif")  # read through ultralytics' Image.open, which adds the pi-heif plugin
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,19 @@ def _cv2_shape(path: Path) -> tuple[int, int] | None:
     return None if pixels is None else (pixels.shape[1], pixels.shape[0])
 
 
+def _open(path: str | Path) -> Image.Image:
+    """Pillow's own open (no pi-heif install check per unidentified file), but ultralytics' for HEIC/HEIF."""
+    if Path(path).suffix.lower() in _HEIF_SUFFIXES:
+        return Image.open(path)
+    from tinydet.integrations.ultralytics import pillow_open
+
+    return pillow_open()(path)
+
+
 def probe_image(path: Path, decode: bool = False) -> ImageCheck:
     """Size (width, height) in pixels after EXIF rotation, or why the image cannot be used."""
     try:
-        with Image.open(path) as im:
+        with _open(path) as im:
             w, h, fmt = im.size[0], im.size[1], im.format
             orientation = _orientation(im)
             if decode:
@@ -67,10 +77,11 @@ def probe_image(path: Path, decode: bool = False) -> ImageCheck:
     except FileNotFoundError:
         return ImageCheck(None, None, "missing_image", "image not found")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImportError) as e:
-        # ImportError: importing ultralytics patches Image.open to load the pi-heif plugin on the first file
-        # Pillow cannot identify; without pi-heif installed that import fails.
-        reason = "not an image Pillow can identify" if isinstance(e, ImportError) else (str(e) or type(e).__name__)
-        if path.suffix.lower() in (".heic", ".heif"):
+        # ImportError: ultralytics' Image.open (used for HEIC/HEIF) loads the pi-heif plugin on a file Pillow cannot
+        # identify; without pi-heif installed that import fails.
+        unidentified = isinstance(e, (ImportError, UnidentifiedImageError))
+        reason = "not an image Pillow can identify" if unidentified else (str(e) or type(e).__name__)
+        if Path(path).suffix.lower() in _HEIF_SUFFIXES:
             reason += "; reading HEIC/HEIF needs the pi-heif package (as ultralytics does)"
         return ImageCheck(None, None, "corrupt_image", f"cannot read image ({reason})")
     if orientation in _ROTATED:
@@ -112,7 +123,7 @@ def load_pixels(path: Path) -> np.ndarray:
     Returns uint8/uint16/int32/float32 [H, W] or [H, W, C] (RGB(A) channel order, as Pillow reads it).
     """
     try:
-        with Image.open(path) as im:
+        with _open(path) as im:
             im = ImageOps.exif_transpose(im)
             if im.mode in ("P", "PA"):
                 im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")

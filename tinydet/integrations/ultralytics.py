@@ -1109,6 +1109,22 @@ def keep_user_datasets_unchanged() -> None:
     _ul_dataset.save_dataset_cache_file = _save_cache
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Images: Pillow's own open
+# --------------------------------------------------------------------------------------------------------------
+from ultralytics.utils import patches as _ul_patches  # noqa: E402
+
+
+def pillow_open():
+    """`PIL.Image.open` as Pillow ships it. ultralytics replaces `Image.open` with one that, on every file Pillow
+    cannot identify, runs a requirements check for pi-heif (logging a WARNING per file when it is not installed)
+    and then raises ImportError. Checking a dataset with many broken files should say so once per file, in
+    tinydet's words; HEIC/HEIF files still need the patched one."""
+    from PIL import Image
+
+    return getattr(_ul_patches, "_image_open", Image.open)
+
+
 def install() -> None:
     """Apply the runtime settings and register tinydet's modules with ultralytics. Idempotent."""
     check_assumptions()
