@@ -109,7 +109,7 @@ def test_ultralytics_gets_the_list_and_boxes_follow_spatial_transforms(blocks_da
     pipeline = [{"HorizontalFlip": {"p": 0.5}}, {"VerticalFlip": {"p": 0.5}}, {"RandomRotate90": {"p": 1.0}}]
     options = dict(EXACT_ULTRALYTICS, fliplr=0.0, flipud=0.0)
     opts = TrainOptions(data=str(blocks_data), imgsz=128, batch=4, recipe=Recipe(albumentations=pipeline), overrides=options)
-    dataset, _ = training_dataset(opts, tmp_path / "work")
+    dataset, _, _ = training_dataset(opts, tmp_path / "work")
     steps = [t for t in dataset.transforms.transforms if type(t).__name__ == "Albumentations"]
     assert len(steps) == 1 and steps[0].contains_spatial
     assert [type(t).__name__ for t in steps[0].transform.transforms] == ["HorizontalFlip", "VerticalFlip", "RandomRotate90"]
@@ -139,6 +139,6 @@ def test_without_a_pipeline_ultralytics_defaults_stay_off_when_the_package_is_in
     from tinydet.train.api import TrainOptions
     from tinydet.train.preview import training_dataset
 
-    dataset, _ = training_dataset(TrainOptions(data=str(blocks_data), imgsz=128, batch=4), tmp_path / "work")
+    dataset, _, _ = training_dataset(TrainOptions(data=str(blocks_data), imgsz=128, batch=4), tmp_path / "work")
     steps = [t for t in dataset.transforms.transforms if type(t).__name__ == "Albumentations"]
     assert len(steps) == 1 and list(steps[0].transform.transforms) == []

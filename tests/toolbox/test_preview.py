@@ -3,6 +3,8 @@ the toolbox steps keep every label on its pixels after mosaic, affine and flips.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -27,7 +29,7 @@ def test_the_real_pipeline_keeps_labels_on_pixels(blocks_data, tmp_path, monkeyp
     # one resizing step (crop), so that the check can be exact (test_pipeline.py checks all steps together)
     recipe = Recipe(random_interp=True, ssd_crop=0.7, erase=0.5, erase_fill="grey")
     opts = TrainOptions(data=str(blocks_data), imgsz=128, batch=4, recipe=recipe, overrides=EXACT_ULTRALYTICS)
-    dataset, names = training_dataset(opts, tmp_path / "work")
+    dataset, names, _ = training_dataset(opts, tmp_path / "work")
     assert names == {0: "a", 1: "b", 2: "c"}
     np.random.seed(0)
     boxes_seen = 0
@@ -79,10 +81,30 @@ def test_cli_writes_the_grid_and_leaves_the_dataset_alone(blocks_data, tmp_path,
     record = yaml.safe_load((out / RECORD_FILE).read_text())
     assert record["recipe"]["ssd_crop"] == 1.0 and record["ultralytics"] == {"mosaic": 0.5}
     assert [s["sample"] for s in record["samples"]] == list(range(5))
+    sources = {p.resolve() for p in (root / "images" / "train").iterdir()}
+    assert {Path(s["image"]) for s in record["samples"]} <= sources  # the user's files, not temporary links
     assert snapshot(root) == before  # no ultralytics label cache in the user's dataset
     # a second run into the same folder is refused, and the first output stays
     assert main(["augment-preview", str(blocks_data), "--out", str(out), "--imgsz", "128"]) == 2
     assert "not empty" in capsys.readouterr().err and (out / PREVIEW_FILE).is_file()
+
+
+def test_skip_bad_previews_the_good_images(blocks_data, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(blocks_data.parent, data)
+    (data / "data.yaml").write_text(blocks_data.read_text().replace(str(blocks_data.parent), str(data)))
+    label = sorted((data / "labels" / "train").glob("*.txt"))[0]
+    label.write_text(label.read_text() + "9 0.5 0.5 0.1 0.1\n")
+    argv = ["augment-preview", str(data / "data.yaml"), "--imgsz", "128", "--samples", "2"]
+    assert main([*argv, "--out", str(tmp_path / "p1")]) == 2
+    assert f"{label.name}:" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "p2"), "--skip-bad"]) == 0
+    err = capsys.readouterr().err
+    assert f"tinydet augment-preview: warning: 1 x class_id [skipped]: {label}:" in err
+    record = yaml.safe_load((tmp_path / "p2" / RECORD_FILE).read_text())
+    assert all(Path(s["image"]).parent == (data / "images" / "train").resolve() for s in record["samples"])
 
 
 @pytest.mark.parametrize(

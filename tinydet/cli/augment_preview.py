@@ -25,6 +25,8 @@ def register(sub, formatter) -> None:
     p.add_argument("--model", default="yolov8n", help="model whose strides set the padding (zoo name, YAML or .pt)")
     p.add_argument("--imgsz", type=int, default=640, help="training image size in pixels")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-bad", action="store_true",
+                   help="warn about bad labels/images and preview the rest instead of stopping")
     p.add_argument("--recipe-file", default=None, help="YAML recipe, as for `tinydet train`")
     add_recipe_flags(p, "recipe options (as in `tinydet train`)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -38,6 +40,7 @@ def run(args) -> int:
     from tinydet.train.preview import augment_preview
 
     opts = TrainOptions(data=args.data, model=args.model, imgsz=args.imgsz, seed=args.seed, out=args.out,
-                        recipe=recipe_from_args(args), overrides=parse_overrides(args.overrides))
+                        skip_bad=args.skip_bad, recipe=recipe_from_args(args),
+                        overrides=parse_overrides(args.overrides))
     print(f"preview: {augment_preview(opts, args.out, args.samples, args.columns)}")
     return 0

@@ -188,7 +188,8 @@ def _write_run_record(out: Path, opts: TrainOptions, data_yaml: Path, model_path
 
 
 def prepare_data(data: str, out: Path, skip_bad: bool = False):
-    """Validate the dataset (any format tinydet reads) and return the parsed YOLO data.yaml to train on.
+    """Validate the dataset (any format tinydet reads) and return (the parsed YOLO data.yaml to train on,
+    {image of the copy: the user's image} where a copy was written, else {}).
 
     A fatal problem stops here with the file and line, unless `skip_bad`. Data that is not in YOLO layout, or
     that needed lines skipped, is written as a YOLO copy into `out/data` (the user's files are never changed).
@@ -196,13 +197,16 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     from tinydet.data import load_dataset
     from tinydet.data.convert import write_dataset
     from tinydet.data.datayaml import load_data_yaml
+    from tinydet.data.formats.yolo import yolo_image_copies
 
     dataset = load_dataset(data, skip_bad=skip_bad)
     if dataset.format == "yolo" and not any(p.fatal for p in dataset.problems):
-        return load_data_yaml(data)
+        return load_data_yaml(data), {}
+    copies = yolo_image_copies(dataset, out / "data")
+    sources = {copy: im.file for split, images in dataset.splits.items() for im, copy in zip(images, copies[split])}
     if launcher_rank() > 0:  # rank 0 writes the copy
-        return load_data_yaml(out / "data" / "data.yaml")
-    return load_data_yaml(write_dataset(dataset, out / "data", "yolo"))
+        return load_data_yaml(out / "data" / "data.yaml"), sources
+    return load_data_yaml(write_dataset(dataset, out / "data", "yolo")), sources
 
 
 def with_inline_albumentations(opts: TrainOptions) -> TrainOptions:
@@ -264,7 +268,7 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
     check_override_keys({**opts.recipe.ultralytics, **opts.overrides})
     opts = with_resolved_teacher(with_inline_albumentations(opts))
     with _removed_on_failure(out):
-        data = prepare_data(opts.data, out, opts.skip_bad)
+        data, _ = prepare_data(opts.data, out, opts.skip_bad)
         if opts.recipe.recipe == "pose-aux":
             from tinydet.train.pose_aux_run import train_pose_aux
 

@@ -73,7 +73,7 @@ def grid(tiles: list[np.ndarray], columns: int | None = None, gap: int = 4) -> n
 
 def training_dataset(opts, workdir: Path):
     """ultralytics' training dataset for `opts` (a TrainOptions), built as `tinydet train` builds it, with its
-    run files under `workdir`. Returns (dataset, class names)."""
+    run files under `workdir`. Returns (dataset, class names, {image of a cleaned copy: the user's image})."""
     from ultralytics import YOLO
     from ultralytics.utils import callbacks
 
@@ -84,7 +84,8 @@ def training_dataset(opts, workdir: Path):
     from tinydet.train.api import _ultralytics_args, prepare_data, sampled_data
 
     model_path = resolve_model(opts.model)
-    data = sampled_data(opts, prepare_data(opts.data, workdir, opts.skip_bad), workdir)
+    data, sources = prepare_data(opts.data, workdir, opts.skip_bad)
+    data = sampled_data(opts, data, workdir)
     if opts.recipe.repeat_factor_t <= 0:  # list the images through links: ultralytics' cache stays out of the data
         data = load_data_yaml(view_dataset(data.yaml_path, workdir / "view"))
     args = _ultralytics_args(opts, data.yaml_path, workdir / "run")
@@ -93,7 +94,19 @@ def training_dataset(opts, workdir: Path):
     hooks[RecipeCallback.event].append(RecipeCallback(opts.recipe))
     trainer = RecipeDetectionTrainer(overrides=args, _callbacks=hooks)
     trainer.model = YOLO(model_path).model  # only its strides matter here
-    return trainer.build_dataset(trainer.data["train"], mode="train", batch=opts.batch), trainer.data["names"]
+    dataset = trainer.build_dataset(trainer.data["train"], mode="train", batch=opts.batch)
+    return dataset, trainer.data["names"], sources
+
+
+def source_image(path: str | Path, workdir: Path, sources: dict[Path, Path]) -> str:
+    """The user's image behind `path`, an image of the training dataset that `training_dataset` built under the
+    temporary `workdir`: seen through its folder links, or a cleaned copy (`sources`: copy -> user's image). The
+    record must not name files that are gone."""
+    path = Path(path)
+    if not path.is_relative_to(workdir):
+        return str(path)
+    path = path.resolve()
+    return str(sources.get(path, path))
 
 
 def augment_preview(opts, out: str | Path, samples: int = 16, columns: int | None = None) -> Path:
@@ -110,13 +123,15 @@ def augment_preview(opts, out: str | Path, samples: int = 16, columns: int | Non
     check_new_folder(out)
     opts = with_inline_albumentations(opts)
     with tempfile.TemporaryDirectory(prefix="tinydet-preview-") as work:
-        dataset, names = training_dataset(opts, Path(work))
+        dataset, names, sources = training_dataset(opts, Path(work))
+        sources = {copy.resolve(): source for copy, source in sources.items()}
         tiles, record = [], []
         for k in range(samples):
             index = k % len(dataset)
             img, boxes, classes = network_view(dataset[index])
             tiles.append(draw_boxes(img, boxes, classes, names))
-            record.append({"sample": k, "image": str(dataset.im_files[index]), "boxes": int(len(boxes))})
+            record.append({"sample": k, "image": source_image(dataset.im_files[index], Path(work), sources),
+                           "boxes": int(len(boxes))})
     picture = grid(tiles, columns)
     with new_folder(out) as tmp:
         if not cv2.imwrite(str(tmp / PREVIEW_FILE), picture):

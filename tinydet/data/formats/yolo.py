@@ -266,15 +266,22 @@ def write_data_yaml(root: Path, names: list[str], splits: list[str], kpt_shape=N
     return path
 
 
+def yolo_image_copies(dataset: Dataset, root: Path) -> dict[str, list[Path]]:
+    """Where `write_yolo(dataset, root)` puts each image, per split in the dataset's order:
+    root/images/<split>/<path relative to the deepest folder the split's images share>."""
+    return {split: [root / "images" / split / rel for rel in relative_paths([im.file for im in images])]
+            for split, images in dataset.splits.items()}
+
+
 def write_yolo(dataset: Dataset, root: Path) -> Path:
     """Write `dataset` into the empty folder `root` in YOLO layout (ignore regions dropped); returns data.yaml."""
     kdim = dataset.kpt_shape[1] if dataset.kpt_shape else 3
+    copies = yolo_image_copies(dataset, root)
     for split, images in dataset.splits.items():
         warn_dropped_ignore(images, "YOLO")
-        for im, rel in progress(zip(images, relative_paths([im.file for im in images])), f"write {split}",
-                                total=len(images)):
-            copy_image(im.file, root / "images" / split / rel)
-            label_file = root / "labels" / split / rel.with_suffix(".txt")
+        for im, copy in progress(zip(images, copies[split]), f"write {split}", total=len(images)):
+            copy_image(im.file, copy)
+            label_file = root / "labels" / split / copy.relative_to(root / "images" / split).with_suffix(".txt")
             label_file.parent.mkdir(parents=True, exist_ok=True)
             kept = im.subset(~im.ignore_mask)
             kps = kept.keypoints if dataset.kpt_shape else None
