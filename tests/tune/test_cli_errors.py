@@ -52,3 +52,21 @@ def test_missing_data(tmp_path, capsys):
     assert main(["tune", "--data", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("tinydet tune: error:") and "none.yaml" in err[0]
+
+
+def test_a_bad_label_names_its_line_and_skip_bad_reaches_every_trial(tune_data, tmp_path, capsys):
+    """Without --skip-bad the study stops at the bad line before it starts; with it, every trial's plan skips it."""
+    import shutil
+
+    from tinydet.cli import build_parser
+    from tinydet.cli.tune import options_from_args
+
+    data = tmp_path / "data"
+    shutil.copytree(tune_data.parent, data)
+    label = sorted((data / "labels" / "train").glob("*.txt"))[0]
+    label.write_text(label.read_text() + "9 0.5 0.5 0.1 0.1\n")
+    argv = ["tune", "--data", str(data / "data.yaml"), "--out", str(tmp_path / "out"), "--trials", "1",
+            "--epochs", "1", "--imgsz", "64"]
+    assert main(argv) == 2
+    assert f"{label.name}:" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert options_from_args(build_parser().parse_args([*argv, "--skip-bad"])).plan.skip_bad is True

@@ -35,6 +35,8 @@ def register(sub, formatter) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial's training")
     p.add_argument("--device", default=None, help="cpu, 0, 1 ... (default: first GPU if any, else cpu)")
     p.add_argument("--workers", type=int, default=4, help="dataloader workers per trial")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="warn about bad labels/images and let each trial train on a cleaned copy instead of stopping")
     p.add_argument("--recipe-file", default=None, help="base recipe YAML the search starts from")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="fixed ultralytics train argument for every trial (repeatable)")
@@ -59,7 +61,7 @@ def options_from_args(args):
 
     plan = TrainOptions(
         data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
-        device=args.device, workers=args.workers,
+        device=args.device, workers=args.workers, skip_bad=args.skip_bad,
         recipe=load_recipe_file(args.recipe_file) if args.recipe_file else Recipe(),
         overrides=parse_overrides(args.overrides),
     )

@@ -73,14 +73,18 @@ def _record(options: TuneOptions, space, metric) -> dict[str, Any]:
 
 
 def _check_plan(plan: TrainOptions, out: str | Path) -> None:
-    """What would fail every trial fails once, before the study: the model, the overrides, the data, the folder."""
+    """What would fail every trial fails once, before the study: the model, the overrides, the data (a bad label
+    or image too, unless the trials skip them), the folder."""
     from tinydet.data.datayaml import load_data_yaml
+    from tinydet.data.loading import load_dataset
     from tinydet.models.zoo import resolve_model
     from tinydet.train.api import check_override_keys
 
     resolve_model(plan.model)
     check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
     load_data_yaml(plan.data)
+    if not plan.skip_bad:  # with skip_bad each trial warns about what it skips
+        load_dataset(plan.data)
     if Path(out).expanduser().exists() and not Path(out).expanduser().is_dir():
         raise TinydetError(f"--out {out} is a file; tune needs a folder (for trials/, reports and the study)")
 
