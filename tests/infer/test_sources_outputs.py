@@ -154,11 +154,26 @@ def test_slice_auto_reads_the_recommendations(monkeypatch):
     monkeypatch.setitem(sys.modules, "tinydet.data.analysis", fake_analysis)
     import tinydet.data
 
-    monkeypatch.setattr(tinydet.data, "load_dataset", lambda path: f"dataset at {path}", raising=False)
+    monkeypatch.setattr(tinydet.data, "load_dataset", lambda path, skip_bad: f"dataset at {path}, {skip_bad}",
+                        raising=False)
     assert auto.auto_slice("d.yaml", 800) == ((512, 384), 0.25)
-    assert calls == [("dataset at d.yaml", 800)]
+    assert calls == [("dataset at d.yaml, True", 800)]
     recommendations.slice = None
     assert auto.auto_slice("d.yaml", 800) == (None, 0.25)
+
+
+def test_slice_auto_warns_about_a_bad_label_line_and_goes_on(tiny_data, tmp_path):
+    import shutil
+
+    from tinydet.data.validate import DataWarning
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data.parent, data)
+    label = sorted((data / "labels" / "train").glob("*.txt"))[0]
+    label.write_text(label.read_text() + "7 0.5 0.5 0.1 0.1\n")
+    with pytest.warns(DataWarning, match=f"{label.name}:"):
+        size, overlap = auto.auto_slice(data / "data.yaml", 640)
+    assert 0 <= overlap <= 0.9 and (size is None or min(size) >= 16)
 
 
 @pytest.mark.parametrize("value, expected", [(640, (640, 640)), ("512", (512, 512)), ("640x480", (640, 480)),

@@ -25,7 +25,9 @@ def auto_slice(data: str | Path, imgsz: int) -> tuple[tuple[int, int] | None, fl
             "--slice auto needs tinydet's dataset analysis (tinydet.data.analysis and tinydet.data.load_dataset), "
             "which this build does not include; pass an explicit size such as --slice 640"
         ) from None
-    result = analysis.analyze(load_dataset(data), imgsz)
+    # The sizes of the good boxes are all the analysis needs: a bad label line is warned about, not fatal (predict's
+    # own --skip-bad is about unreadable images to predict, so the error's hint would not apply here).
+    result = analysis.analyze(load_dataset(data, skip_bad=True), imgsz)
     recommendations = result.recommendations
     return parse_slice(recommendations.slice), float(recommendations.overlap)
 
