@@ -65,6 +65,41 @@ def test_both_kernels_match_the_reference(stride, modulated):
     torch.testing.assert_close(deform_conv2d_grid_sample(x, offset, mask, weight, stride, 1), expected)
 
 
+def test_both_kernels_have_the_same_gradients():
+    """Training on CPU runs the grid_sample kernel, on CUDA torchvision's: every gradient must agree (offsets off
+    the pixel grid; on it the bilinear kink gives each kernel its own one-sided derivative)."""
+    g = torch.Generator().manual_seed(7)
+    inputs = {
+        "x": torch.randn(2, 3, 6, 7, generator=g, dtype=torch.float64),
+        "offset": torch.randn(2, 18, 6, 7, generator=g, dtype=torch.float64) * 1.7 + 0.3,
+        "mask": torch.rand(2, 9, 6, 7, generator=g, dtype=torch.float64),
+        "weight": torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64),
+    }
+    upstream = torch.randn(2, 4, 6, 7, generator=g, dtype=torch.float64)
+
+    def grads(kernel):
+        t = {k: v.clone().requires_grad_() for k, v in inputs.items()}
+        (kernel(t) * upstream).sum().backward()
+        return {k: v.grad for k, v in t.items()}
+
+    expected = grads(lambda t: deform_conv2d(t["x"], t["offset"], t["weight"], padding=(1, 1), mask=t["mask"]))
+    got = grads(lambda t: deform_conv2d_grid_sample(t["x"], t["offset"], t["mask"], t["weight"], 1, 1))
+    for name in inputs:
+        torch.testing.assert_close(got[name], expected[name], msg=name)
+
+
+@pytest.mark.parametrize("kernel, grid_sample_on_cpu", [("auto", True), ("grid_sample", True), ("torchvision", False)])
+def test_kernel_choice(monkeypatch, kernel, grid_sample_on_cpu):
+    monkeypatch.setattr(DeformConv, "kernel", kernel)
+    m = DeformConv(3, 4)
+    assert m.uses_grid_sample(torch.zeros(1, 3, 4, 4)) is grid_sample_on_cpu
+    calls = []
+    monkeypatch.setattr("tinydet.nn.dcn.deform_conv2d_grid_sample",
+                        lambda *a: calls.append(1) or torch.zeros(1, 4, 4, 4))
+    m(torch.zeros(1, 3, 4, 4))
+    assert bool(calls) is grid_sample_on_cpu
+
+
 def test_integer_offsets_shift_the_input():
     """Every sampling point moved down by 1 px: output row r reads input rows r..r+2 (a regular 3x3 conv whose
     padding moved from the top edge to the bottom)."""
@@ -135,10 +170,10 @@ def test_onnx_export_with_nonzero_offsets_matches_pytorch(tmp_path, monkeypatch)
     assert Path(onnx_path).parent.resolve() == tmp_path.resolve()
 
 
-def test_nan_offsets_do_not_crash_the_process():
+@pytest.mark.parametrize("kernel", ["grid_sample", "torchvision"])
+def test_nan_offsets_do_not_crash_the_process(monkeypatch, kernel):
     """torchvision's deform_conv2d segfaults on NaN offsets; DeformConv must survive a diverged offset branch."""
-    from tinydet.nn.dcn import DeformConv
-
+    monkeypatch.setattr(DeformConv, "kernel", kernel)
     conv = DeformConv(8, 8).eval()
     torch.nn.init.constant_(conv.offset.bias, float("nan"))
     with torch.no_grad():

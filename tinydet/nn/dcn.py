@@ -13,12 +13,18 @@ The offset conv starts at zero (DCNv2's initialisation): offsets 0 and mask 0.5,
 
 `C2fDCN`: ultralytics' C2f whose bottlenecks' second 3x3 conv is a DeformConv (groups are not supported there).
 
-The deformable conv runs in torchvision's kernel (`torchvision.ops.deform_conv2d`). ONNX has DeformConv only
-from opset 19 and ultralytics exports at 18, so while exporting the same arithmetic runs as bilinear
-`grid_sample` plus a matmul (`deform_conv2d_grid_sample`), which every ONNX runtime supports (GridSample, opset
-16). The same standard ops run under torch function modes (ultralytics' GFLOPs count profiles through one, and
-torchvision's kernel called through it segfaulted now and then), so the GFLOPs count sees the deformable conv's
-sampling and matmul too.
+Two kernels compute the same thing (`DeformConv.kernel`):
+- "torchvision" (`torchvision.ops.deform_conv2d`): used on CUDA.
+- "grid_sample" (`deform_conv2d_grid_sample`: bilinear `grid_sample` plus a matmul, standard ops): used on CPU,
+  in ONNX export and under torch function modes. On CPU torchvision's backward is 5-7x slower than autograd
+  through grid_sample (benchmarks/bench_dcn.py), which made a yolov8n-p2-dcn epoch take 11.5 min instead of a
+  few. ONNX has DeformConv only from opset 19 and ultralytics exports at 18, while GridSample (opset 16) runs
+  everywhere. ultralytics' GFLOPs count profiles through a function mode (torchvision's kernel called through
+  one segfaulted now and then), so that count sees the sampling and matmul too.
+"auto" (the default) picks grid_sample on CPU and torchvision elsewhere. The two agree to float rounding, in
+the output and in every gradient, except where a sampling point lies exactly on a pixel (offsets 0 at
+initialisation): the bilinear weights have a kink there and the kernels take different one-sided derivatives
+for the offsets.
 
 YAML: `[-1, 1, DeformConv, [128, 3, 1]]` (like Conv), `[-1, 3, C2fDCN, [256]]` (like C2f).
 """
@@ -72,6 +78,7 @@ class DeformConv(nn.Module):
     """Modulated deformable k x k conv (DCNv2), BN, SiLU: [B, c1, H, W] -> [B, c2, H / s, W / s]."""
 
     yaml_rule = Scaled()
+    kernel = "auto"  # "auto" | "grid_sample" | "torchvision", for every instance (benchmarks set it)
 
     def __init__(self, c1: int, c2: int, k: int = 3, s: int = 1, modulated: bool = True):
         super().__init__()
@@ -91,11 +98,15 @@ class DeformConv(nn.Module):
             return predicted, None
         return predicted[:, : 2 * n], predicted[:, 2 * n :].sigmoid()
 
+    def uses_grid_sample(self, x: torch.Tensor) -> bool:
+        """Whether `forward` runs the standard-op kernel for input `x` (see the module docstring)."""
+        if torch.onnx.is_in_onnx_export() or torch._C._is_torch_function_mode_enabled():
+            return True  # ONNX export, FLOP counters
+        return self.kernel == "grid_sample" or (self.kernel == "auto" and x.device.type == "cpu")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         offset, mask = self.offsets_and_mask(x)
-        if torch.onnx.is_in_onnx_export() or torch._C._is_torch_function_mode_enabled():
-            # standard ops for ONNX, and under function modes (FLOP counters such as ultralytics' thop profile):
-            # torchvision's kernel called through such a mode crashed the process now and then on CPU
+        if self.uses_grid_sample(x):
             y = deform_conv2d_grid_sample(x, offset, mask, self.conv.weight, self.s, self.p)
         else:
             # torchvision's CPU kernel segfaults on NaN offsets (a diverged or badly initialised model): zero them
