@@ -44,6 +44,9 @@ def register(sub, formatter) -> None:
     p.add_argument("--imgsz", type=int, default=None,
                    help="network input size (default: tiles at their own size, whole images at 640)")
     p.add_argument("--max-det", type=int, default=300, help="boxes kept per tile (per image when not slicing)")
+    p.add_argument("--nms-free", action="store_true",
+                   help="YOLO26-style models: boxes from the end-to-end (one-to-one) head, with no NMS "
+                   "(default: the one-to-many head and NMS, as ultralytics does)")
     p.add_argument("--batch", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--backend", default="torch", choices=list(BACKENDS),
                    help="onnxruntime/openvino export the checkpoint once (cached next to it)")
@@ -127,6 +130,7 @@ def options_from_args(args):
         device=args.device,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         half=args.half,
+        nms_free=args.nms_free,
     )
 
 

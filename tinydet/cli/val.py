@@ -22,6 +22,9 @@ def register(sub, formatter) -> None:
     p.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
     p.add_argument("--max-det", type=int, default=300, help="boxes the model keeps per image (prediction)")
     p.add_argument("--device", default=None)
+    p.add_argument("--nms-free", action="store_true",
+                   help="YOLO26-style models: boxes from the end-to-end (one-to-one) head, with no NMS "
+                   "(default: the one-to-many head and NMS, as ultralytics does)")
     p.add_argument("--slice", default=None, metavar="W[xH]", help="predict on tiles of this size (sliced inference)")
     p.add_argument("--overlap", type=float, default=None, metavar="R", help="overlap ratio of tiles (with --slice)")
     p.add_argument("--merge", default=None, metavar="NAME", help="how tile predictions are merged (with --slice)")
@@ -39,7 +42,7 @@ def run(args) -> int:
 
     check_output_file(args.json, "--json", (".json",), [args.model, args.data])
     options = ValOptions(split=args.split, imgsz=args.imgsz or 640, conf=args.conf, iou=args.iou,
-                         max_det=args.max_det, device=args.device, eval=eval_options(args))
+                         max_det=args.max_det, device=args.device, nms_free=args.nms_free, eval=eval_options(args))
     predictor = None
     if args.slice:
         from tinydet.data.synth import parse_size

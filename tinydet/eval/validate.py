@@ -25,7 +25,8 @@ Predictor = Callable[[Path], Detections]
 @dataclass(frozen=True)
 class ValOptions:
     """split: dataset split; imgsz, conf, iou, max_det, device: full-image prediction settings (a low `conf` and
-    ultralytics' validation cap of 300 boxes per image, as for mAP); eval: what to compute."""
+    ultralytics' validation cap of 300 boxes per image, as for mAP); nms_free: the end-to-end head without NMS
+    (YOLO26-style models, FullImageOptions); eval: what to compute."""
 
     split: str = "val"
     imgsz: int = 640
@@ -33,6 +34,7 @@ class ValOptions:
     iou: float = 0.7
     max_det: int = 300
     device: str | None = None
+    nms_free: bool = False
     eval: EvalOptions = field(default_factory=EvalOptions)
 
 
@@ -51,7 +53,7 @@ def full_image_predictor(model, options: ValOptions) -> Predictor:
 
     yolo = load_model(model) if isinstance(model, (str, Path)) else model
     settings = FullImageOptions(imgsz=options.imgsz, conf=options.conf, iou=options.iou, max_det=options.max_det,
-                                device=options.device)
+                                device=options.device, nms_free=options.nms_free)
 
     def predict(image: Path) -> Detections:
         ((_, dets),) = predict_images(yolo, [image], settings)
@@ -65,11 +67,11 @@ def slice_options(slice_wh: tuple[int, int], overlap: float, merge: str | None, 
                   imgsz: int | None = None):
     """The SliceOptions of sliced validation: `slice_wh` (width, height) px tiles overlapping by `overlap`, merged
     with `merge` (None: SliceOptions' default); imgsz: network input of a tile (None: each tile at its own size);
-    conf, iou (NMS inside a tile), max_det and device come from `options`."""
+    conf, iou (NMS inside a tile), max_det, device and nms_free come from `options`."""
     from tinydet.infer.sliced import SliceOptions
 
     kwargs = dict(slice=tuple(slice_wh), overlap=overlap, imgsz=imgsz, conf=options.conf,
-                  tile_iou=options.iou, max_det=options.max_det, device=options.device)
+                  tile_iou=options.iou, max_det=options.max_det, device=options.device, nms_free=options.nms_free)
     if merge is not None:
         kwargs["merge"] = merge
     return SliceOptions(**kwargs)

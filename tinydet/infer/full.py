@@ -11,7 +11,9 @@ from tinydet.detections import Detections
 
 @dataclass(frozen=True)
 class FullImageOptions:
-    """imgsz: network input size (px); conf: score threshold; iou: NMS IoU; max_det: boxes kept per image."""
+    """imgsz: network input size (px); conf: score threshold; iou: NMS IoU; max_det: boxes kept per image;
+    nms_free: infer with the model's end-to-end (one-to-one) head and no NMS (YOLO26-style heads only; the
+    default is ultralytics': the one-to-many head and NMS)."""
 
     imgsz: int = 640
     conf: float = 0.25
@@ -19,6 +21,7 @@ class FullImageOptions:
     max_det: int = 300
     device: str | None = None
     agnostic_nms: bool = False
+    nms_free: bool = False
 
 
 def load_model(model: str | Path):
@@ -38,6 +41,11 @@ def predict_images(model, images: Iterable[Path], options: FullImageOptions = Fu
     )
     if options.device is not None:
         kwargs["device"] = options.device
+    if options.nms_free:
+        from tinydet.integrations.ultralytics import check_nms_free_head
+
+        check_nms_free_head(model.model, model.ckpt_path or "model")
+        kwargs["nms"] = False  # ultralytics: the one-to-one head, no NMS
     for image in images:
         (result,) = model.predict(source=str(image), **kwargs)
         yield Path(image), Detections.from_ultralytics(result)

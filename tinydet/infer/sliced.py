@@ -51,6 +51,9 @@ class SliceOptions:
     batch: tiles per forward pass. backend: torch, onnxruntime or openvino. device: cpu, 0, cuda:0, mps, None.
     max_pixels: refuse images with more pixels than this that must be decoded whole (TIFFs are read by region).
     half: reduced precision (torch on CUDA: fp16; OpenVINO: the CPU's native, bf16 with AMX).
+    nms_free: YOLO26-style models: each tile's boxes are the end-to-end head's top-k, with no NMS (torch
+        backend; the default is the one-to-many head and NMS, as ultralytics does). The merge across tiles
+        still runs.
     """
 
     slice: tuple[int, int] | None = (640, 640)
@@ -69,6 +72,7 @@ class SliceOptions:
     device: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     half: bool = False
+    nms_free: bool = False
 
     def __post_init__(self) -> None:
         if self.slice is not None:
@@ -137,7 +141,8 @@ class SlicedPredictor:
     def __init__(self, model: str | Path | Backend, options: SliceOptions = SliceOptions()):
         self.options = options
         if isinstance(model, (str, Path)):
-            self.backend = load_backend(model, options.backend, options.device, options.input_hw, options.half)
+            self.backend = load_backend(model, options.backend, options.device, options.input_hw, options.half,
+                                        options.nms_free)
         else:
             self.backend = model
         self.names: dict[int, str] = dict(self.backend.names)

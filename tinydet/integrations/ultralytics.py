@@ -368,6 +368,28 @@ def gflops(model: torch.nn.Module, imgsz: int = 640) -> float:
     return float(_internal(_torch_utils, "get_flops")(model, imgsz))
 
 
+def select_nms_free_head(model: torch.nn.Module, source: str | Path) -> None:
+    """Make an ultralytics detection/pose model (DetectionModel, not yet fused) infer with its end-to-end head.
+
+    YOLO26-style heads keep two branches: one-to-many (trained like YOLOv8's, needs NMS) and one-to-one (trained
+    to give one box per object: its top-k scores are the result, no NMS). ultralytics 8.4.190 infers with the
+    one-to-many branch unless asked (`nms=False`), and checkpoints store that choice; fusing drops the branch not
+    chosen. Raises TinydetError naming `source` when the head has no one-to-one branch.
+    """
+    check_nms_free_head(model, source)
+    model.model[-1].end2end = True
+
+
+def check_nms_free_head(model: torch.nn.Module, source: str | Path) -> None:
+    """Raise TinydetError naming `source` unless the (unfused) model's head has a one-to-one branch."""
+    head = model.model[-1]
+    if getattr(head, "one2one_cv2", None) is None:
+        raise TinydetError(
+            f"{source}: --nms-free needs a model with an end-to-end (one-to-one) head, such as yolo26n or "
+            f"yolo26n-p2; its {type(head).__name__} head has none"
+        )
+
+
 def _internal(module, name: str):
     """An ultralytics internal the model-building helpers rely on, or a clear error naming it."""
     found = getattr(module, name, None)

@@ -57,11 +57,13 @@ def resolve_device(device: str | None) -> torch.device:
     return resolved
 
 
-def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tuple[int, int], half: bool = False) -> Backend:
+def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tuple[int, int], half: bool = False,
+                 nms_free: bool = False) -> Backend:
     """Load `model` (a .pt checkpoint) for `kind`, prepared for inputs of `want_hw` (rounded up to the stride).
 
     `half`: reduced precision where the hardware has it (fp16 for torch on CUDA; OpenVINO's native choice on
-    CPU, bf16 with AMX); not available for onnxruntime or torch on CPU.
+    CPU, bf16 with AMX); not available for onnxruntime or torch on CPU. `nms_free`: run a YOLO26-style model's
+    end-to-end head (torch only).
     """
     if kind not in BACKENDS:
         raise TinydetError(f"unknown backend '{kind}' (choose from {', '.join(BACKENDS)})")
@@ -73,10 +75,12 @@ def load_backend(model: str | Path, kind: str, device: str | None, want_hw: tupl
     resolved = resolve_device(device)
     if half and (kind == "onnxruntime" or (kind == "torch" and resolved.type != "cuda")):
         raise TinydetError(f"--half is available with --backend openvino, or torch on a CUDA GPU; not {kind} on {resolved}")
+    if nms_free and kind != "torch":
+        raise TinydetError(f"--nms-free runs with --backend torch; {kind} runs the head the export kept")
     if kind == "torch":
         from tinydet.infer.backends.pytorch import TorchBackend
 
-        return TorchBackend(path, resolved, want_hw, half)
+        return TorchBackend(path, resolved, want_hw, half, nms_free)
     if kind == "onnxruntime":
         from tinydet.infer.backends.ort import OnnxRuntimeBackend
 

@@ -39,10 +39,16 @@ def module_head_info(module: torch.nn.Module, names: dict) -> tuple[dict[int, st
 
 
 class TorchBackend:
-    """A detection (or pose) model in eval mode, fused; `__call__`: float32 `[B, 3, H, W]` -> raw head output."""
+    """A detection (or pose) model in eval mode, fused; `__call__`: float32 `[B, 3, H, W]` -> raw head output.
+    `nms_free`: a YOLO26-style head's end-to-end branch (`[B, K, 6]` top-k boxes) instead of the one-to-many."""
 
-    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
+    def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False,
+                 nms_free: bool = False):
         yolo = load_yolo(path)
+        if nms_free:
+            from tinydet.integrations.ultralytics import select_nms_free_head
+
+            select_nms_free_head(yolo.model, path)  # before fusing, which drops the other branch
         yolo.fuse()
         self._setup(yolo.model, head_info(yolo), device, want_hw, half)
 
