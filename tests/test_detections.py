@@ -101,3 +101,5 @@ def test_from_ultralytics_results():
     assert Detections.from_ultralytics(r2).data["keypoints"].shape == (2, 1, 3)
     empty = Results(img, path="x.jpg", names={0: "a"}, boxes=torch.zeros((0, 6)))
     assert len(Detections.from_ultralytics(empty)) == 0
+    inverted = Results(img, path="x.jpg", names={0: "a"}, boxes=torch.tensor([[9.0, 2.0, 4.0, 8.0, 0.5, 0.0]]))
+    assert Detections.from_ultralytics(inverted).xyxy.tolist() == [[9, 2, 9, 8]]  # YOLO26 can predict x2 < x1

@@ -94,7 +94,10 @@ class Detections:
         """Adapter from one ultralytics `Results` object (detect or pose task).
 
         Keypoints, when present, go to `data['keypoints']` as float32 [N, K, 3] (x, y pixels, confidence).
+        Inverted boxes (x2 < x1, which YOLO26 heads can predict) become zero-width (`ops.boxes.collapse_inverted`).
         """
+        from tinydet.ops.boxes import collapse_inverted
+
         boxes = getattr(result, "boxes", None)
         if boxes is None:
             raise ValueError("this ultralytics result has no boxes (is it a classification result?)")
@@ -103,7 +106,7 @@ class Detections:
         if keypoints is not None and keypoints.data is not None and len(keypoints.data):
             data["keypoints"] = keypoints.data.detach().cpu().numpy().astype(np.float32)
         return cls(
-            xyxy=boxes.xyxy.detach().cpu().numpy(),
+            xyxy=collapse_inverted(boxes.xyxy.detach().cpu()).numpy(),
             confidence=boxes.conf.detach().cpu().numpy(),
             class_id=boxes.cls.detach().cpu().numpy(),
             data=data,

@@ -63,6 +63,20 @@ def test_raw_candidates_both_layouts():
         raw_candidates(dense, 5, 0.5, end2end=False)
 
 
+def test_inverted_predictions_become_zero_width():
+    """YOLO26 heads regress raw side distances and can predict x2 < x1: such boxes come out zero-width or
+    -height (valid Detections, matching nothing) instead of failing downstream."""
+    e2e = torch.zeros(1, 2, 6)
+    e2e[0, 0] = torch.tensor([10.0, 2.0, 4.0, 8.0, 0.9, 0.0])
+    e2e[0, 1] = torch.tensor([1.0, 9.0, 5.0, 3.0, 0.8, 0.0])
+    _, boxes, _, _ = raw_candidates(e2e, 1, 0.5, end2end=True)
+    assert boxes.tolist() == [[10.0, 2.0, 10.0, 8.0], [1.0, 9.0, 5.0, 9.0]]
+    dense = torch.zeros(1, 5, 1)
+    dense[0, :, 0] = torch.tensor([10.0, 10.0, -4.0, 2.0, 0.9])  # negative width
+    _, boxes, _, _ = raw_candidates(dense, 1, 0.5, end2end=False)
+    assert boxes.tolist() == [[12.0, 9.0, 12.0, 11.0]]
+
+
 def test_decode_maps_resized_content_back():
     raw = torch.zeros(1, 5, 1)
     raw[0, :4, 0] = torch.tensor([20.0, 10.0, 8.0, 4.0])  # box 16..24 x 8..12 in input pixels

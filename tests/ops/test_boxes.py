@@ -199,3 +199,10 @@ def test_translation_invariance(a, b, dx, dy):
     for name in ("iou", "nwd", "diou"):
         fn = REFERENCES[name][0]
         assert fn(ta + shift, tb + shift).item() == pytest.approx(fn(ta, tb).item(), abs=1e-6), name
+
+
+def test_collapse_inverted_boxes():
+    boxes = torch.tensor([[5.0, 5.0, 3.0, 9.0], [1.0, 2.0, 3.0, 4.0], [4.0, 4.0, 6.0, 1.0]])
+    out = B.collapse_inverted(boxes)
+    assert out.tolist() == [[5.0, 5.0, 5.0, 9.0], [1.0, 2.0, 3.0, 4.0], [4.0, 4.0, 6.0, 4.0]]
+    assert (B.pairwise_iou(out[[0, 2]], torch.tensor([[0.0, 0.0, 10.0, 10.0]])) == 0).all()  # matches nothing

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tinydet.ops.boxes import cxcywh_to_xyxy
+from tinydet.ops.boxes import collapse_inverted, cxcywh_to_xyxy
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Candidates:
 
 def raw_candidates(raw: torch.Tensor, nc: int, conf: float, end2end: bool) -> tuple[torch.Tensor, ...]:
     """(item [M], boxes xyxy [M, 4] in input pixels, scores [M], classes [M]) of every prediction above `conf`.
+    Inverted boxes (x2 < x1 or y2 < y1) come out zero-width/height (`collapse_inverted`).
 
     Args:
         raw: `[B, 4 + nc (+ extra), A]` (cx, cy, w, h, class scores) or, when `end2end`, `[B, K, 6 (+ extra)]`
@@ -54,12 +55,12 @@ def raw_candidates(raw: torch.Tensor, nc: int, conf: float, end2end: bool) -> tu
             raise ValueError(f"end-to-end output must be [B, K, 6+], got {list(raw.shape)}")
         item, k = (raw[:, :, 4] > conf).nonzero(as_tuple=True)
         rows = raw[item, k]
-        return item, rows[:, :4], rows[:, 4], rows[:, 5].long()
+        return item, collapse_inverted(rows[:, :4]), rows[:, 4], rows[:, 5].long()
     if raw.shape[1] < 4 + nc:
         raise ValueError(f"raw head output has {raw.shape[1]} channels, fewer than 4 + {nc} classes")
     best, cls = raw[:, 4 : 4 + nc].max(1)
     item, a = (best > conf).nonzero(as_tuple=True)
-    return item, cxcywh_to_xyxy(raw[item, :4, a]), best[item, a], cls[item, a]
+    return item, collapse_inverted(cxcywh_to_xyxy(raw[item, :4, a])), best[item, a], cls[item, a]
 
 
 def decode(

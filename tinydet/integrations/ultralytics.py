@@ -600,13 +600,14 @@ class _SmallObjectMetricsMixin:
     def update_metrics(self, preds, batch):
         super().update_metrics(preds, batch)
         from tinydet.detections import Detections
+        from tinydet.ops.boxes import collapse_inverted
 
         for si, pred in enumerate(preds):
             pbatch = self._prepare_batch(si, batch)
             self._tinydet_shapes[pbatch["im_file"]] = tuple(int(v) for v in pbatch["ori_shape"])
             scaled = self.scale_preds(pred, pbatch)
-            self._tinydet_predictions[pbatch["im_file"]] = Detections(
-                scaled["bboxes"].detach().cpu().numpy(), scaled["conf"].detach().cpu().numpy(),
+            self._tinydet_predictions[pbatch["im_file"]] = Detections(  # YOLO26 can predict x2 < x1 early on
+                collapse_inverted(scaled["bboxes"].detach().cpu()).numpy(), scaled["conf"].detach().cpu().numpy(),
                 scaled["cls"].detach().cpu().numpy(),
             )
 

@@ -33,6 +33,16 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
     return (boxes[..., 2] - boxes[..., 0]).clamp_min(0) * (boxes[..., 3] - boxes[..., 1]).clamp_min(0)
 
 
+def collapse_inverted(boxes: torch.Tensor) -> torch.Tensor:
+    """Predicted boxes [..., 4] with x2 < x1 (y2 < y1) made zero-width at x1 (zero-height at y1); others unchanged.
+
+    Heads that regress raw side distances (YOLO26, reg_max 1) can predict negative widths, early in training
+    above all. Such a box covers no pixel: collapsed, it overlaps nothing and counts as a false positive, as in
+    ultralytics' own metrics, and it stays a valid box for everything downstream.
+    """
+    return torch.cat([boxes[..., :2], torch.maximum(boxes[..., 2:], boxes[..., :2])], dim=-1)
+
+
 def xyxy_to_cxcywh(boxes: torch.Tensor) -> torch.Tensor:
     """`xyxy [..., 4]` -> `cxcywh [..., 4]`."""
     x1, y1, x2, y2 = boxes.unbind(-1)
