@@ -128,21 +128,6 @@ def test_writer_draws_video_frames_into_one_video(tmp_path):
     assert [p.name for p in (tmp_path / "videos").glob(".*")] == [DRAWN_MARK]
 
 
-def test_slice_auto_missing_analysis_is_a_clear_error(monkeypatch):
-    import importlib
-
-    real = importlib.import_module
-
-    def without_analysis(name, *args):
-        if name == "tinydet.data.analysis":
-            raise ModuleNotFoundError(name)
-        return real(name, *args)
-
-    monkeypatch.setattr(auto.importlib, "import_module", without_analysis)
-    with pytest.raises(TinydetError, match="--slice auto needs tinydet's dataset analysis"):
-        auto.auto_slice("data.yaml", 640)
-
-
 def test_slice_auto_reads_the_recommendations(monkeypatch):
     import sys
     import types

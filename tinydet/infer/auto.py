@@ -1,14 +1,11 @@
 """`--slice auto`: the tile size and overlap recommended by the dataset analysis.
 
-The contract with tinydet.data: `tinydet.data.load_dataset(path)` gives a dataset and
-`tinydet.data.analysis.analyze(dataset, imgsz)` a result whose `.recommendations` has `.slice` (an int, a
+`tinydet.data.analysis.analyze(dataset, imgsz)` gives a result whose `.recommendations` has `.slice` (an int, a
 (width, height) pair, a 'WxH' string, or None when the objects are large enough not to slice) and `.overlap`.
-Both are imported only when asked for, so a build without the analysis still predicts with explicit sizes.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from tinydet.errors import TinydetError
@@ -16,18 +13,12 @@ from tinydet.errors import TinydetError
 
 def auto_slice(data: str | Path, imgsz: int) -> tuple[tuple[int, int] | None, float]:
     """(slice (width, height) or None for no slicing, overlap) recommended for the dataset at `data`."""
-    try:
-        data_module = importlib.import_module("tinydet.data")
-        analysis = importlib.import_module("tinydet.data.analysis")
-        load_dataset = data_module.load_dataset
-    except (ImportError, AttributeError):
-        raise TinydetError(
-            "--slice auto needs tinydet's dataset analysis (tinydet.data.analysis and tinydet.data.load_dataset), "
-            "which this build does not include; pass an explicit size such as --slice 640"
-        ) from None
+    from tinydet.data import load_dataset
+    from tinydet.data.analysis import analyze
+
     # The sizes of the good boxes are all the analysis needs: a bad label line is warned about, not fatal (predict's
     # own --skip-bad is about unreadable images to predict, so the error's hint would not apply here).
-    result = analysis.analyze(load_dataset(data, skip_bad=True), imgsz)
+    result = analyze(load_dataset(data, skip_bad=True), imgsz)
     recommendations = result.recommendations
     return parse_slice(recommendations.slice), float(recommendations.overlap)
 

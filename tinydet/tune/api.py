@@ -82,9 +82,10 @@ def _check_plan(plan: TrainOptions, out: str | Path) -> None:
 
     resolve_model(plan.model)
     check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
-    load_data_yaml(plan.data)
-    if not plan.skip_bad:  # with skip_bad each trial warns about what it skips
-        load_dataset(plan.data)
+    if plan.skip_bad:  # each trial warns about what it skips; only the data.yaml must be right
+        load_data_yaml(plan.data)
+    else:
+        load_dataset(plan.data)  # reads the data.yaml too
     if Path(out).expanduser().exists() and not Path(out).expanduser().is_dir():
         raise TinydetError(f"--out {out} is a file; tune needs a folder (for trials/, reports and the study)")
 
