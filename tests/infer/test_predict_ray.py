@@ -57,3 +57,21 @@ def test_ray_refuses_videos_before_starting(images, checkpoint, capsys):
     code = main(["predict", str(images / "src"), "--model", str(checkpoint), "--ray", "--out", str(images / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "clip.avi: --ray predicts images only" in err
+
+
+def test_api_checks_outputs_before_starting(images, checkpoint, monkeypatch):
+    """predict_ray called from Python refuses to overwrite an earlier run, as `tinydet predict` does, before Ray."""
+    from tinydet.errors import TinydetError
+    from tinydet.infer import distributed
+    from tinydet.infer.batch import PredictSpec
+    from tinydet.infer.sources import list_sources, source_root
+
+    monkeypatch.setattr(distributed, "import_ray", lambda: pytest.fail("Ray was started"))
+    out = images / "out"
+    (out / "labels").mkdir(parents=True)
+    (out / "labels" / "im0.txt").write_text("earlier run\n")
+    sources = list_sources(str(images / "src"))
+    spec = PredictSpec((str(checkpoint),))
+    with pytest.raises(TinydetError, match="im0.txt"):
+        distributed.predict_ray(spec, sources, source_root(str(images / "src"), sources), out, save_txt=True)
+    assert (out / "labels" / "im0.txt").read_text() == "earlier run\n"

@@ -185,19 +185,19 @@ def run(args) -> int:
     keys = [source_key(p, root) for p in sources]
     out = Path(args.out) if args.out is not None else next_free_folder(Path("runs/predict"))
     saves = Saves(txt=args.save_txt, json=args.save_json, img=args.save_img)
-    plan_outputs(out, sources, keys, [is_video(p) for p in sources], saves, args.exist_ok)
     if args.ray:
         from tinydet.infer.distributed import RayOptions, predict_ray
 
         ray_options = RayOptions(address=args.ray_address, workers=args.ray_workers, cpus=args.ray_cpus,
                                  gpus=args.ray_gpus, skip_bad=args.skip_bad)
         report = predict_ray(spec, sources, root, out, args.save_txt, args.save_json, args.save_img,
-                             args.coco_gt, ray_options)
+                             args.coco_gt, ray_options, exist_ok=args.exist_ok)
         for problem in report.skipped:
             print(f"warning: {problem}; skipped", file=sys.stderr)
         print(f"{report.boxes} boxes on {report.images - len(report.skipped)} images with {report.workers} Ray workers "
               f"in {report.seconds:.1f} s" + (f"; written to {out}" if report.writes else ""))
         return 0
+    plan_outputs(out, sources, keys, [is_video(p) for p in sources], saves, args.exist_ok)
     predictor = spec.build()
     writer = PredictionWriter(out, predictor.names, args.save_txt, args.save_json, args.save_img, args.coco_gt)
     counts = [frame_count(p) for p in sources]

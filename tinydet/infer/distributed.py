@@ -78,11 +78,20 @@ def predict_ray(
     save_img: bool = False,
     coco_gt: str | Path | None = None,
     options: RayOptions = RayOptions(),
+    exist_ok: bool = False,
 ) -> RayReport:
-    """Predict `files` (images; `root` names their outputs, see tinydet.infer.outputs) on a Ray cluster."""
+    """Predict `files` (images; `root` names their outputs, see tinydet.infer.outputs) on a Ray cluster.
+
+    Before any work, the outputs are checked as `tinydet predict` checks them (tinydet.infer.output_names): two
+    images that would write one file, or files of an earlier run in `out` (unless `exist_ok`), raise
+    TinydetError."""
+    from tinydet.infer.output_names import Saves, plan_outputs
+
     videos = [f for f in files if is_video(f)]
     if videos:
         raise TinydetError(f"{videos[0]}: --ray predicts images only; predict videos without --ray")
+    plan_outputs(Path(out), files, [source_key(f, root) for f in files], [False] * len(files),
+                 Saves(txt=save_txt, json=save_json, img=save_img), exist_ok)
     for model in spec.models:
         if not Path(model).is_file():
             raise TinydetError(f"model not found: {model}")
