@@ -100,6 +100,31 @@ def test_the_one_to_one_head_differs_from_the_default(e2e_checkpoint, image):
     assert len(a) != len(b) or not np.allclose(np.sort(a.confidence), np.sort(b.confidence))
 
 
+def test_one_yolo_object_switches_heads_both_ways(e2e_checkpoint, image):
+    """An ultralytics YOLO keeps its predictor (and the head it chose) between calls unless `nms` changes: the
+    same loaded model must give each mode's own boxes, in any order of calls."""
+    from tinydet.infer.full import FullImageOptions, load_model, predict_images
+
+    def scores(model, free):
+        ((_, dets),) = predict_images(model, [image], FullImageOptions(imgsz=IMGSZ, conf=0.01, nms_free=free))
+        return np.sort(dets.confidence)
+
+    expected = {free: scores(load_model(e2e_checkpoint), free) for free in (False, True)}
+    assert not np.array_equal(expected[False], expected[True])
+    shared = load_model(e2e_checkpoint)
+    for free in (False, True, False, True):
+        np.testing.assert_array_equal(scores(shared, free), expected[free])
+
+
+def test_a_ready_backend_must_already_be_nms_free(e2e_checkpoint):
+    from tinydet.infer.backends.pytorch import TorchBackend
+    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
+
+    backend = TorchBackend(e2e_checkpoint, torch.device("cpu"), (IMGSZ, IMGSZ))
+    with pytest.raises(TinydetError, match="nms_free"):
+        SlicedPredictor(backend, SliceOptions(slice=None, full_image=True, imgsz=IMGSZ, nms_free=True))
+
+
 def test_models_without_an_end_to_end_head_are_refused(plain_checkpoint, image):
     with pytest.raises(TinydetError, match=rf"{plain_checkpoint.name}.*--nms-free needs .*one-to-one"):
         _full(plain_checkpoint, image, nms_free=True)

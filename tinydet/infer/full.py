@@ -45,7 +45,9 @@ def predict_images(model, images: Iterable[Path], options: FullImageOptions = Fu
         from tinydet.integrations.ultralytics import check_nms_free_head
 
         check_nms_free_head(model.model, model.ckpt_path or "model")
-        kwargs["nms"] = False  # ultralytics: the one-to-one head, no NMS
+    # ultralytics: False = the one-to-one head, no NMS; None = its default. Always given, since a YOLO object
+    # rebuilds its predictor (and so picks the head again) only when this argument changes.
+    kwargs["nms"] = False if options.nms_free else None
     for image in images:
         (result,) = model.predict(source=str(image), **kwargs)
         yield Path(image), Detections.from_ultralytics(result)

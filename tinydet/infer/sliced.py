@@ -145,6 +145,8 @@ class SlicedPredictor:
                                         options.nms_free)
         else:
             self.backend = model
+            if options.nms_free and not model.end2end:
+                raise TinydetError("nms_free: this backend runs the one-to-many head; load it with nms_free")
         self.names: dict[int, str] = dict(self.backend.names)
         self.input_hw = round_to_stride(options.input_hw, int(self.backend.stride))
         self.timing = Timing()
