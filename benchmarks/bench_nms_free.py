@@ -10,7 +10,7 @@ For every --run LABEL=CHECKPOINT and both modes:
   same settings as benchmarks/lite_tables.py): mAP50, mAP50-95, AP small (< 32^2 px), AP tiny (AI-TOD 8-16 px);
 - latency at batch 1 on the first --latency-images val images, conf --latency-conf: ultralytics' own stage
   timings (preprocess, inference, postprocess, where NMS runs), median per image. The two modes alternate image
-  by image (a YOLO object each, since an ultralytics predictor keeps the head chosen at its first call), so
+  by image (a YOLO object each: one ultralytics predictor would be rebuilt whenever `nms` changes), so
   machine noise hits both alike. On CPU, pause other jobs while it runs.
 
   python benchmarks/bench_nms_free.py --data ../shared/datasets/hit_uav/data-lite.yaml --imgsz 416 \\
