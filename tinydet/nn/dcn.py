@@ -16,9 +16,9 @@ The offset conv starts at zero (DCNv2's initialisation): offsets 0 and mask 0.5,
 Two kernels compute the same thing (`DeformConv.kernel`):
 - "torchvision" (`torchvision.ops.deform_conv2d`): used on CUDA.
 - "grid_sample" (`deform_conv2d_grid_sample`: bilinear `grid_sample` plus a matmul, standard ops): used on CPU,
-  in ONNX export and under torch function modes. On CPU torchvision's backward is 5-7x slower than autograd
-  through grid_sample (benchmarks/bench_dcn.py), which made a yolov8n-p2-dcn epoch take 11.5 min instead of a
-  few. ONNX has DeformConv only from opset 19 and ultralytics exports at 18, while GridSample (opset 16) runs
+  in ONNX export and under torch function modes. On CPU torchvision's backward took 5-7x as long as autograd
+  through grid_sample for single layers (one thread), and a whole yolov8n-p2-dcn training step is 2.1x faster
+  with grid_sample (benchmarks/bench_dcn.py, BENCHMARKS.md). ONNX has DeformConv only from opset 19 and ultralytics exports at 18, while GridSample (opset 16) runs
   everywhere. ultralytics' GFLOPs count profiles through a function mode (torchvision's kernel called through
   one segfaulted now and then), so that count sees the sampling and matmul too.
 "auto" (the default) picks grid_sample on CPU and torchvision elsewhere. The two agree to float rounding, in
