@@ -653,7 +653,9 @@ class _SmallObjectMetricsMixin:
 
         images = self._ground_truth()
         detections = [self._tinydet_predictions.get(str(im.file), Detections.empty()) for im in images]
-        extra = small_object_metrics(evaluate_detections(images, detections))
+        # every class of the model is a category, also one the val split never labels (it may still be predicted)
+        names = [str(self.names[i]) for i in range(len(self.names))]
+        extra = small_object_metrics(evaluate_detections(images, detections, names=names))
         stats.update({f"metrics/{k}(T)": extra[k] for k in EPOCH_METRICS if k in extra})
         if self.fitness_key != "ultralytics":
             if self.fitness_key not in extra:
