@@ -2,7 +2,8 @@
 
 `--mode train` (default): one training step = forward, loss-free sum, backward of the whole detection model on a
 random batch, as in training (train mode, BatchNorm updating). `--mode infer`: one forward in eval mode without
-gradients, after Conv+BN fusion, as deployed (use `--batch 1` for per-image latency; no NMS). Models: yolov8n-p2 (no deformable conv: the floor) and yolov8n-p2-dcn
+gradients, after Conv+BN fusion, as deployed (use `--batch 1` for per-image latency; no NMS). Models: yolov8n-p2
+(no deformable conv: the floor) and yolov8n-p2-dcn
 with `DeformConv.kernel` set to "torchvision" and to "grid_sample" (tinydet/nn/dcn.py). Each is timed in turn,
 `--rounds` times, and the median is reported with the ratio to the plain twin, so the kernels are compared side
 by side in one run on the same machine state.
