@@ -36,6 +36,7 @@ def test_negatives_drawn_keeps_labelled_images_and_adds_distinct_negatives(scrip
     assert np.all(copies[~is_negative] == 1)
     assert copies[is_negative].sum() == 3 and copies.max() == 1
     assert script.negatives_drawn(is_negative, 10, seed=0)[is_negative].sum() == 0
+    assert script.negatives_drawn(is_negative, 15, seed=0)[is_negative].tolist() == [1] * 5  # each at most once
     with pytest.raises(SystemExit, match="5 negatives"):
         script.negatives_drawn(is_negative, 16, seed=0)
     with pytest.raises(SystemExit, match="labelled image count"):
