@@ -11,7 +11,8 @@ does not exist), columns, not_a_number, out_of_range, bad_size, class_id, size_m
 Warnings (the data is used, adjusted as said): missing_labels (an image without a label file: background),
 duplicate (removed), clipped (a box crossing the image edge, clipped to it), jpeg_end (JPEG without an end
 marker that still decodes), orphan_label (a label file without an image: ignored), duplicate_image (an image
-listed twice: used once).
+listed twice: read once; training still samples it as often as it is listed, unless a cleaned copy is
+written).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -194,7 +195,7 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     A fatal problem stops here with the file and line, unless `skip_bad`. Data that is not in YOLO layout, or
     that needed lines skipped, is written as a YOLO copy into `out/data` (the user's files are never changed).
     """
-    from tinydet.data import load_dataset
+    from tinydet.data import DataWarning, load_dataset
     from tinydet.data.convert import write_dataset
     from tinydet.data.datayaml import load_data_yaml
     from tinydet.data.formats.yolo import yolo_image_copies
@@ -202,6 +203,10 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     dataset = load_dataset(data, skip_bad=skip_bad)
     if dataset.format == "yolo" and not any(p.fatal for p in dataset.problems):
         return load_data_yaml(data), {}
+    repeats = sum(p.kind == "duplicate_image" for p in dataset.problems)
+    if repeats:
+        warnings.warn(f"the cleaned copy in {out / 'data'} lists each image once: {repeats} repeated list "
+                      "entries (an oversampling list) are not repeated in training", DataWarning, stacklevel=2)
     copies = yolo_image_copies(dataset, out / "data")
     sources = {copy: im.file for split, images in dataset.splits.items() for im, copy in zip(images, copies[split])}
     if launcher_rank() > 0:  # rank 0 writes the copy
