@@ -31,3 +31,21 @@ def tiny_data(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny") / "data"
     return make_synthetic_dataset(root, SynthSpec(images=12, val_images=4, seed=0, size=(128, 128)), quiet=True)
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """load(name): the script benchmarks/NAME.py as a module (the benchmarks are scripts, not a package), so tests
+    can check the functions their BENCHMARKS.md tables rest on."""
+    import importlib.util
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

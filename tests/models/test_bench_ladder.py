@@ -3,7 +3,6 @@ truth built from YOLO labels, the smoke subset and the table's ratios to the bas
 
 from __future__ import annotations
 
-import importlib.util
 from argparse import Namespace
 from pathlib import Path
 
@@ -11,15 +10,10 @@ import pytest
 import yaml
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_ladder.py"
-
 
 @pytest.fixture(scope="module")
-def ladder():
-    spec = importlib.util.spec_from_file_location("bench_ladder", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ladder(benchmark_script):
+    return benchmark_script("bench_ladder")
 
 
 def write_image(root: Path, name: str, size: tuple[int, int], label: str | None) -> Path:

@@ -3,21 +3,14 @@ repeat-factor sampling and hard-negative mining rest on them)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "equal_steps_list.py"
-
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("equal_steps_list", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(benchmark_script):
+    return benchmark_script("equal_steps_list")
 
 
 def test_uniform_copies_lists_every_image_and_repeats_distinct_ones(script):
