@@ -3,7 +3,6 @@ repeat-factor sampling and hard-negative mining rest on them)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
