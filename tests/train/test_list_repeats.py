@@ -41,7 +41,7 @@ def test_repeats_in_a_list_are_trained_and_the_warning_says_so(tiny_data, tmp_pa
         config, sources = prepare_data(str(data), tmp_path / "run")
     texts = data_warnings(caught)
     assert config.yaml_path == data.resolve() and sources == {}  # trained from the user's list, no copy
-    assert any("2 x duplicate_image" in t and "trained as often as listed" in t for t in texts), texts
+    assert any("2 x duplicate_image" in t and "used as often as listed by ultralytics' training" in t for t in texts), texts
 
     trainer = RecipeDetectionTrainer(overrides=dict(model="yolov8n.yaml", data=str(data), imgsz=128, device="cpu",
                                                     project=str(tmp_path), name="t", workers=0),

@@ -157,8 +157,9 @@ def read_yolo_split(images: list[Path], kpt_shape=None, log: ProblemLog | None =
     records, seen = [], set()
     for image in progress(images, desc):
         if image in seen:
-            log.add("duplicate_image", "image listed twice in its split; read once here (checks, analysis, evaluation), "
-                    "trained as often as listed (repeats oversample it)", image, fatal=False)
+            log.add("duplicate_image", "image listed twice in its split; read once by tinydet's checks, analysis and "
+                    "evaluation, used as often as listed by ultralytics' training and its validator (a repeat "
+                    "oversamples it)", image, fatal=False)
             continue
         seen.add(image)
         if origins and image in origins and not image.exists():
