@@ -41,6 +41,7 @@ def test_recipe_options_follow_the_count_ratio(counts, advised):
     Recipe(**imbalance.recipe), Recipe(**imbalance.recipe_alternative)  # valid options as they stand
     assert f"--repeat-factor-t {t:g}" in text and "--class-weight-power 0.5" in text
     assert "repeat_factor_t" in analysis.recommendations.reasons["imbalance"]
+    assert "as many steps" in analysis.recommendations.reasons["imbalance"]  # RFS lengthens epochs (BENCHMARKS.md)
     assert '"recipe": {"repeat_factor_t"' in analysis.to_json().replace("\n", "").replace("  ", "")
 
 

@@ -297,7 +297,8 @@ def recommend_imbalance(counts: np.ndarray, image_freq: np.ndarray, names: list[
         recipe = {"repeat_factor_t": max(round(t, 3), 0.001)}
         alternative = {"class_weight_power": CLASS_WEIGHT_POWER}
         why += (f". Recipe: --repeat-factor-t {recipe['repeat_factor_t']:g} (repeat_factor_t; computed again on the "
-                f"training split when training), or --class-weight-power {CLASS_WEIGHT_POWER:g} (class_weight_power)")
+                f"training split when training), or --class-weight-power {CLASS_WEIGHT_POWER:g} (class_weight_power). "
+                "Repeats make each epoch longer: judge RFS against a run with as many steps (docs/toolbox.md)")
     if empty:
         why += f". No instances at all of: {', '.join(empty)} (drop them from names, or label some)"
     return Imbalance(ratio, t, repeat, weights, empty, recipe, alternative), why
