@@ -206,7 +206,8 @@ def prepare_data(data: str, out: Path, skip_bad: bool = False):
     repeats = sum(p.kind == "duplicate_image" for p in dataset.problems)
     if repeats:
         warnings.warn(f"the cleaned copy in {out / 'data'} lists each image once: {repeats} repeated list "
-                      "entries (an oversampling list) are not repeated in training", DataWarning, stacklevel=2)
+                      "entries (an oversampling list) are dropped, so training and validation see each image once",
+                      DataWarning, stacklevel=2)
     copies = yolo_image_copies(dataset, out / "data")
     sources = {copy: im.file for split, images in dataset.splits.items() for im, copy in zip(images, copies[split])}
     if launcher_rank() > 0:  # rank 0 writes the copy
