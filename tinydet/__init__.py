@@ -1,18 +1,28 @@
 """tinydet: small-object detection on top of Ultralytics YOLO.
 
-`import tinydet` first makes ultralytics offline, quiet and multi-core, and registers tinydet's model modules,
-so that `ultralytics.YOLO("config.yaml")` and `YOLO("trained.pt")` work with tinydet's architectures.
+`import tinydet` is light (no torch): it sets the environment ultralytics reads and hooks ultralytics' import,
+so that whenever ultralytics is imported, by tinydet or by you, it is offline, quiet and multi-core, and
+`ultralytics.YOLO("config.yaml")` and `YOLO("trained.pt")` work with tinydet's architectures
+(tinydet/integrations/ultralytics).
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from tinydet.integrations.ultralytics import env as _env
+from tinydet.version import __version__
 
-from tinydet.integrations import ultralytics as _ultralytics_integration  # noqa: F401  (must come first)
-from tinydet.nn import load_modules as _load_modules
-from tinydet.detections import Detections
-from tinydet.errors import DataError, TinydetError
+_env.prepare_environment()  # before torch and ultralytics load
+_env.install_hook()
 
-_load_modules()  # registers the model modules that YAMLs and checkpoints name
+from tinydet.errors import DataError, TinydetError  # noqa: E402
 
 __all__ = ["DataError", "Detections", "TinydetError", "__version__"]
+
+
+def __getattr__(name: str):
+    """`tinydet.Detections`, imported on first use (PEP 562): `import tinydet` stays without numpy."""
+    if name == "Detections":
+        from tinydet.detections import Detections  # lazy: keeps `tinydet --version` at a blink
+
+        return Detections
+    raise AttributeError(f"module 'tinydet' has no attribute '{name}'")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 
+
 def _as_array(name: str, value: Any, dtype: np.dtype) -> np.ndarray:
     try:
         return np.asarray(value, dtype=dtype)
@@ -94,10 +95,9 @@ class Detections:
         """Adapter from one ultralytics `Results` object (detect or pose task).
 
         Keypoints, when present, go to `data['keypoints']` as float32 [N, K, 3] (x, y pixels, confidence).
-        Inverted boxes (x2 < x1, which YOLO26 heads can predict) become zero-width (`ops.boxes.collapse_inverted`).
+        Inverted boxes (x2 < x1, which YOLO26 heads can predict) become zero-width at x1, as
+        `ops.boxes.collapse_inverted` does.
         """
-        from tinydet.ops.boxes import collapse_inverted
-
         boxes = getattr(result, "boxes", None)
         if boxes is None:
             raise ValueError("this ultralytics result has no boxes (is it a classification result?)")
@@ -106,7 +106,7 @@ class Detections:
         if keypoints is not None and keypoints.data is not None and len(keypoints.data):
             data["keypoints"] = keypoints.data.detach().cpu().numpy().astype(np.float32)
         return cls(
-            xyxy=collapse_inverted(boxes.xyxy.detach().cpu()).numpy(),
+            xyxy=_collapse_inverted(boxes.xyxy.detach().cpu().numpy()),
             confidence=boxes.conf.detach().cpu().numpy(),
             class_id=boxes.cls.detach().cpu().numpy(),
             data=data,
@@ -162,3 +162,9 @@ class Detections:
             {"image_id": image_id, "category_id": int(c), "bbox": [round(float(v), 3) for v in box], "score": float(s)}
             for box, c, s in zip(xywh, cats, self.confidence)
         ]
+
+
+def _collapse_inverted(xyxy: np.ndarray) -> np.ndarray:
+    """Boxes [N, 4] with x2 < x1 (y2 < y1) made zero-width at x1 (zero-height at y1); the others unchanged."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    return np.concatenate([xyxy[:, :2], np.maximum(xyxy[:, 2:], xyxy[:, :2])], axis=1)

@@ -5,7 +5,7 @@
 
 The pruned checkpoint loads with `YOLO("pruned.pt")` after `import tinydet` like any other and is fine-tuned
 with `tinydet train --model pruned.pt --data ...`, which trains the pruned model as it is (see
-tinydet/integrations/ultralytics.py; plain ultralytics training would rebuild the unpruned architecture).
+tinydet/integrations/ultralytics/training/trainer.py; plain ultralytics training would rebuild the unpruned architecture).
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ from pathlib import Path
 
 from tinydet.compress.prune import CRITERIA, PruneReport, prune_model
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.builder import gflops, model_task
+from tinydet.integrations.ultralytics.checkpoints import (
+    load_detection_checkpoint,
+    save_model_checkpoint,
+)
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,11 @@ class PruneResult:
 
 
 def model_size(model, imgsz: int) -> ModelSize:
-    from tinydet.integrations.ultralytics import gflops
-
     return ModelSize(int(sum(p.numel() for p in model.parameters())), gflops(model, imgsz))
 
 
 def prune_checkpoint(checkpoint: str | Path, out: str | Path, options: PruneOptions = PruneOptions()) -> PruneResult:
     """Load `checkpoint`, prune it (tinydet/compress/prune.py) and save it to `out` (must differ from the input)."""
-    from tinydet.integrations.ultralytics import load_detection_checkpoint, model_task, save_model_checkpoint
-
     checkpoint, out = Path(checkpoint), Path(out)
     if out.suffix != ".pt":
         raise TinydetError(f"--out must be a .pt file, got {out}")

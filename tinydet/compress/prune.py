@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.builder import SPPF, Bottleneck, C2f, C3k2, Conv, Detect
 
 CRITERIA = ("bn", "l1")
 
@@ -93,8 +94,6 @@ class PruneReport:
 # Finding the groups
 # --------------------------------------------------------------------------------------------------------------
 def _conv_classes():
-    from ultralytics.nn.modules import C2f, C3k2, SPPF, Bottleneck, Conv, Detect
-
     return Conv, Bottleneck, C2f, C3k2, SPPF, Detect
 
 

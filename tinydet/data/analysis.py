@@ -14,12 +14,21 @@ from pathlib import Path
 import numpy as np
 
 from tinydet.data.dataset import Dataset
-from tinydet.data.recommend import (AnalysisOptions, Recommendations, coverage_by_stride, recommend_anchors,
-                                    recommend_imbalance, recommend_imgsz, recommend_overlap, recommend_p2,
-                                    recommend_slice)
+from tinydet.data.recommend import (
+    AnalysisOptions,
+    Recommendations,
+    coverage_by_stride,
+    recommend_anchors,
+    recommend_imbalance,
+    recommend_imgsz,
+    recommend_overlap,
+    recommend_p2,
+    recommend_slice,
+)
 from tinydet.data.sizes import aitod_buckets, coco_buckets
 from tinydet.data.validate import Problem
 from tinydet.errors import TinydetError
+from tinydet.files import write_atomic
 
 __all__ = ["Analysis", "AnalysisOptions", "BoxTable", "analyze", "box_table"]
 
@@ -167,8 +176,6 @@ class Analysis:
 
     def write_json(self, path: str | Path) -> Path:
         """Write the JSON form atomically (temporary file, then rename)."""
-        from tinydet.infer.outputs import write_atomic
-
         path = Path(path)
         write_atomic(path, self.to_json() + "\n")
         return path

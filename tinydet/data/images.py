@@ -8,8 +8,10 @@ chunk CRCs, for instance) and, for JPEG, by the end-of-image marker ultralytics 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -49,18 +51,23 @@ def _orientation(im: Image.Image) -> int:
 
 
 def _cv2_shape(path: Path) -> tuple[int, int] | None:
-    import cv2
-
     pixels = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
     return None if pixels is None else (pixels.shape[1], pixels.shape[0])
+
+
+def pillow_open():
+    """`PIL.Image.open` as Pillow ships it. Once imported, ultralytics replaces `Image.open` with one that, on
+    every file Pillow cannot identify, runs a requirements check for pi-heif (a WARNING per file when it is not
+    installed) and then raises ImportError; checking a dataset with many broken files should say so once per
+    file, in tinydet's words. ultralytics keeps Pillow's own as `ultralytics.utils.patches._image_open`."""
+    patches = sys.modules.get("ultralytics.utils.patches")  # None: not imported, Image.open is still Pillow's
+    return getattr(patches, "_image_open", Image.open)
 
 
 def _open(path: str | Path) -> Image.Image:
     """Pillow's own open (no pi-heif install check per unidentified file), but ultralytics' for HEIC/HEIF."""
     if Path(path).suffix.lower() in _HEIF_SUFFIXES:
         return Image.open(path)
-    from tinydet.integrations.ultralytics import pillow_open
-
     return pillow_open()(path)
 
 

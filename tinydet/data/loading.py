@@ -15,7 +15,7 @@ from tinydet.data.dataset import Dataset
 from tinydet.data.formats import FORMATS, detect_format
 from tinydet.data.options import ReadOptions
 from tinydet.data.validate import ProblemLog, fatal_error
-from tinydet.errors import DataError, TinydetError
+from tinydet.errors import DataError
 
 
 def read_dataset(path: str | Path, fmt: str = "auto", splits=None, options: ReadOptions = ReadOptions(),
@@ -31,30 +31,13 @@ def read_dataset(path: str | Path, fmt: str = "auto", splits=None, options: Read
     """
     log = log if log is not None else ProblemLog()
     path = Path(path).expanduser()
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt not in FORMATS:
-        raise TinydetError(f"unknown dataset format '{fmt}' (known: {', '.join(FORMATS)})")
+    fmt = detect_format(path) if fmt == "auto" else FORMATS.check(fmt)
     if not path.exists():
         raise DataError("dataset not found", path)
     splits = None if splits is None else tuple([splits] if isinstance(splits, str) else splits)
-    if fmt == "yolo":
-        from tinydet.data.formats.yolo import read_yolo
-
-        if path.is_dir() and not (path / "data.yaml").is_file():
-            raise DataError("no data.yaml in this folder (a YOLO dataset is read from its data.yaml)", path)
-        dataset = read_yolo(path, splits, log, options.decode)
-    elif fmt == "coco":
-        from tinydet.data.formats.coco import read_coco
-
-        dataset = read_coco(path, splits, log, options)
-    elif fmt == "voc":
-        from tinydet.data.formats.voc import read_voc
-
-        dataset = read_voc(path, splits, log, options)
-    else:
-        from tinydet.data.formats.visdrone import read_visdrone
-
-        dataset = read_visdrone(path, splits, log, options)
+    if fmt == "yolo" and path.is_dir() and not (path / "data.yaml").is_file():
+        raise DataError("no data.yaml in this folder (a YOLO dataset is read from its data.yaml)", path)
+    dataset = FORMATS[fmt].read(path, splits, log, options)
     order: dict = {}
     for problem in log.problems:
         order.setdefault(problem.file, len(order))

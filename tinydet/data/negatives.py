@@ -29,7 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tinydet.data.convert import write_into
 from tinydet.data.dataset import Dataset, ImageLabels
+from tinydet.data.images import load_pixels, save_pixels
+from tinydet.data.outdir import check_new_folder, new_folder
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
 
@@ -169,10 +172,6 @@ def mine_negatives(dataset: Dataset, predict: Predictor, out: str | Path, option
     `predict(files)` yields (file, Detections in that image's pixels) for the training images, in any order.
     `info` (e.g. the model and thresholds) is stored in the manifest.
     """
-    from tinydet.data.convert import write_into
-    from tinydet.data.images import load_pixels, save_pixels
-    from tinydet.data.outdir import check_new_folder, new_folder
-
     if "train" not in dataset.splits or not dataset.splits["train"]:
         raise TinydetError(f"{dataset.source}: no training images to mine")
     check_new_folder(out, dataset)

@@ -3,27 +3,28 @@ instances per class. Matplotlib (Agg backend) is imported only here."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from tinydet.data.analysis import Analysis, BoxTable
+from tinydet.data.datayaml import IMAGE_SUFFIXES
 from tinydet.data.sizes import AITOD_EDGES, COCO_EDGES
+from tinydet.errors import TinydetError
 
 
 def _figure():
-    import matplotlib
+    import matplotlib  # heavy (0.3 s): only where a plot is drawn
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy (0.3 s): only where a plot is drawn
 
     return plt
 
 
 def _save(plt, fig, path: Path) -> Path:
     """Save atomically: a temporary file in the same folder, then renamed."""
-    import os
-
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     fig.tight_layout()
     fig.savefig(tmp)
@@ -86,9 +87,6 @@ PLOT_NAMES = ("sizes.png", "centres.png", "classes.png")
 def check_plots_folder(out_dir: str | Path) -> None:
     """Raise TinydetError unless `out_dir` is new or a folder without the plots' names and without other images (an
     image folder of a dataset would train on the plots)."""
-    from tinydet.data.datayaml import IMAGE_SUFFIXES
-    from tinydet.errors import TinydetError
-
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TinydetError(f"--plots {out_dir} is a file; give a folder")
@@ -105,8 +103,6 @@ def check_plots_folder(out_dir: str | Path) -> None:
 
 def write_plots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     """Write sizes.png, centres.png and classes.png into `out_dir` (created if missing; see `check_plots_folder`)."""
-    from tinydet.errors import TinydetError
-
     check_plots_folder(out_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

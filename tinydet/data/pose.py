@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tinydet.data.convert import write_dataset
 from tinydet.data.dataset import Dataset
+from tinydet.data.loading import load_dataset
+from tinydet.data.outdir import check_new_folder
 from tinydet.errors import TinydetError
 
 
@@ -37,6 +40,6 @@ def to_pose_dataset(src_data_yaml: str | Path, out_dir: str | Path, skip_bad: bo
 
     The source (validated like any input) is not modified; images are copied. Returns the new data.yaml.
     """
-    from tinydet.data.convert import convert
-
-    return convert(src_data_yaml, out_dir, "pose", skip_bad=skip_bad)
+    check_new_folder(out_dir)  # fail before reading a large dataset
+    dataset = load_dataset(src_data_yaml, skip_bad=skip_bad)
+    return write_dataset(with_centre_keypoints(dataset), out_dir, "yolo")

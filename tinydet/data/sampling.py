@@ -30,6 +30,9 @@ import numpy as np
 import yaml
 
 from tinydet.data.dataset import ImageLabels
+from tinydet.data.datayaml import label_path_for, load_data_yaml, split_images
+from tinydet.data.loading import load_dataset
+from tinydet.data.outdir import check_new_folder, new_folder
 from tinydet.errors import TinydetError
 
 
@@ -88,8 +91,6 @@ def linked_paths(images: list[Path], root: Path) -> list[str] | None:
     """The images as seen through folder links made under `root` (`images/<k>` -> an image folder, `labels/<k>`
     -> its label folder), as paths relative to `root` ('./images/3/x.jpg'), or None where links cannot be made.
     Label folders follow ultralytics' convention (the last 'images' folder of the path becomes 'labels')."""
-    from tinydet.data.datayaml import label_path_for
-
     folders: dict[Path, int] = {}
     for image in images:
         folders.setdefault(image.parent, len(folders))
@@ -128,9 +129,6 @@ def write_list_dataset(data_yaml: str | Path, images: list[Path], copies: np.nda
     """Write `out` (a new folder): train.txt listing image i copies[i] times, data.yaml (train -> that list;
     val/test and everything else as in `data_yaml`) and, if given, `table` as repeat_factors.csv. Returns the
     new data.yaml."""
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.data.outdir import new_folder
-
     config = load_data_yaml(data_yaml)
     final = Path(out).expanduser().absolute()
     with new_folder(out) as tmp:
@@ -153,8 +151,6 @@ def write_list_dataset(data_yaml: str | Path, images: list[Path], copies: np.nda
 def view_dataset(data_yaml: str | Path, out: str | Path) -> Path:
     """The dataset with its training images listed once, through links in `out`: ultralytics then writes its
     label cache into `out`, not into the user's dataset (used by read-only commands such as augment-preview)."""
-    from tinydet.data.datayaml import load_data_yaml, split_images
-
     config = load_data_yaml(data_yaml)
     images = split_images(config.splits["train"])
     return write_list_dataset(config.yaml_path, images, np.ones(len(images), np.int64), out, "training images listed once")
@@ -165,10 +161,6 @@ def repeat_factor_dataset(data_yaml: str | Path, out: str | Path, t: float, seed
     `write_list_dataset`, plus repeat_factors.csv: image, classes, repeat factor, copies); returns the new
     data.yaml. The training labels are read with tinydet's loader (ignore regions do not count as classes).
     """
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.data.loading import load_dataset
-    from tinydet.data.outdir import check_new_folder
-
     check_new_folder(out)
     config = load_data_yaml(data_yaml)
     images = load_dataset(config.yaml_path, splits="train").images("train")

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from tinydet.data.outdir import new_folder
 from tinydet.errors import TinydetError
@@ -228,8 +229,6 @@ def make_synthetic_dataset(out: str | Path, spec: SynthSpec = SynthSpec(), quiet
     half-written. If `out` already holds a dataset made with the same spec it is reused as is; any other
     existing, non-empty `out` is an error (tinydet never writes over a user's files).
     """
-    from tqdm import tqdm
-
     out = Path(out).resolve()
     manifest = {"generator": "tinydet.synth", "version": 1, **asdict(spec), "size": list(spec.size)}
     if out.exists() and any(out.iterdir()):

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
 import numpy as np
 
 from tinydet.data.dataset import ImageLabels

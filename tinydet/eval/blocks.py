@@ -9,9 +9,21 @@ from tinydet.eval.data import GroundTruth, Predictions
 from tinydet.eval.matching import MATCHED, MATCHED_IGNORED
 from tinydet.eval.params import AITOD_RANGES, COCO_MAX_DETS, COCO_RANGES, IOU_THRESHOLDS
 from tinydet.eval.result import (
-    AitodMetrics, CenterMetrics, ClassMetrics, CocoMetrics, EvalDetails, OperatingPoint,
+    AitodMetrics,
+    CenterMetrics,
+    ClassMetrics,
+    CocoMetrics,
+    EvalDetails,
+    OperatingPoint,
 )
-from tinydet.eval.summary import best_f1, mean_ap, mean_ar, per_class_ap, prf, threshold_index
+from tinydet.eval.summary import (
+    best_f1,
+    mean_ap,
+    mean_ar,
+    per_class_ap,
+    prf,
+    threshold_index,
+)
 from tinydet.eval.views import Ordered, Views
 
 

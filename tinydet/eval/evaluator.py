@@ -17,9 +17,26 @@ import numpy as np
 from tinydet.data.dataset import ImageLabels
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.eval.blocks import aitod_block, center_block, coco_block, match_details, per_class_metrics
-from tinydet.eval.data import GroundTruth, Predictions, ground_truth_from_images, predictions_from_detections
-from tinydet.eval.params import AITOD_RANGES, COCO_MAX_DETS, COCO_RANGES, IOU_THRESHOLDS, EvalOptions
+from tinydet.eval.blocks import (
+    aitod_block,
+    center_block,
+    coco_block,
+    match_details,
+    per_class_metrics,
+)
+from tinydet.eval.data import (
+    GroundTruth,
+    Predictions,
+    ground_truth_from_images,
+    predictions_from_detections,
+)
+from tinydet.eval.params import (
+    AITOD_RANGES,
+    COCO_MAX_DETS,
+    COCO_RANGES,
+    IOU_THRESHOLDS,
+    EvalOptions,
+)
 from tinydet.eval.result import EvalResult
 from tinydet.eval.similarity import center_pairs, iou_pairs
 from tinydet.eval.views import IOU_CEILING, Views, match_run, order_boxes

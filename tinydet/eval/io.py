@@ -8,20 +8,20 @@ from pathlib import Path
 
 from tinydet.errors import DataError
 from tinydet.eval.data import GroundTruth, Predictions
+from tinydet.eval.evaluator import evaluate
+from tinydet.eval.load_coco import load_coco_ground_truth, load_coco_predictions
+from tinydet.eval.load_yolo import load_yolo_ground_truth, load_yolo_predictions
 from tinydet.eval.params import EvalOptions
 from tinydet.eval.result import EvalResult, small_object_metrics
+from tinydet.files import write_atomic
 
 
 def load_ground_truth(path: str | Path, split: str = "val") -> GroundTruth:
     """A COCO ground-truth JSON, or a split of a YOLO dataset given by its data.yaml (or the folder holding it)."""
     p = Path(path)
     if p.suffix.lower() == ".json":
-        from tinydet.eval.load_coco import load_coco_ground_truth
-
         return load_coco_ground_truth(p)
     if p.suffix.lower() in (".yaml", ".yml") or (p.is_dir() and (p / "data.yaml").is_file()):
-        from tinydet.eval.load_yolo import load_yolo_ground_truth
-
         return load_yolo_ground_truth(p, split)
     if not p.exists():
         raise DataError("ground truth not found", p)
@@ -32,13 +32,10 @@ def load_predictions(path: str | Path, gt: GroundTruth, category_offset: int = 0
     """A COCO results JSON, or a folder of YOLO txt files `class cx cy w h conf`."""
     p = Path(path)
     if p.suffix.lower() == ".json":
-        from tinydet.eval.load_coco import load_coco_predictions
-
         return load_coco_predictions(p, gt, category_offset)
     if p.is_dir():
         if category_offset:
             raise DataError("--category-offset applies to COCO results JSON, not to YOLO txt predictions", p)
-        from tinydet.eval.load_yolo import load_yolo_predictions
 
         return load_yolo_predictions(p, gt)
     if not p.exists():
@@ -49,8 +46,6 @@ def load_predictions(path: str | Path, gt: GroundTruth, category_offset: int = 0
 def evaluate_files(gt_path: str | Path, pred_path: str | Path, split: str = "val",
                    options: EvalOptions = EvalOptions(), category_offset: int = 0) -> EvalResult:
     """Read ground truth and predictions from files (see the loaders) and evaluate them."""
-    from tinydet.eval.evaluator import evaluate
-
     gt = load_ground_truth(gt_path, split)
     return evaluate(gt, load_predictions(pred_path, gt, category_offset), options)
 
@@ -64,6 +59,4 @@ def result_json(result: EvalResult, **inputs) -> str:
 
 def write_result_json(path: str | Path, result: EvalResult, **inputs) -> None:
     """Write `result_json` atomically."""
-    from tinydet.infer.outputs import write_atomic
-
     write_atomic(Path(path), result_json(result, **inputs))

@@ -13,7 +13,12 @@ import numpy as np
 
 from tinydet.data.formats.yolo import read_yolo
 from tinydet.errors import DataError
-from tinydet.eval.data import GroundTruth, Predictions, check_boxes, ground_truth_from_images
+from tinydet.eval.data import (
+    GroundTruth,
+    Predictions,
+    check_boxes,
+    ground_truth_from_images,
+)
 from tinydet.eval.load_coco import category_indices
 
 

@@ -8,7 +8,7 @@ ends, as in pycocotools, so an object of area exactly 32^2 belongs to small and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,3 +106,19 @@ class EvalOptions:
         if "aitod" in self.blocks or "center" in self.blocks:
             caps.append(int(self.max_dets))
         return max(caps)
+
+
+@dataclass(frozen=True)
+class ValOptions:
+    """split: dataset split; imgsz, conf, iou, max_det, device: full-image prediction settings (a low `conf` and
+    ultralytics' validation cap of 300 boxes per image, as for mAP); nms_free: the end-to-end head without NMS
+    (YOLO26-style models); eval: what to compute."""
+
+    split: str = "val"
+    imgsz: int = 640
+    conf: float = 0.001
+    iou: float = 0.7
+    max_det: int = 300
+    device: str | None = None
+    nms_free: bool = False
+    eval: EvalOptions = field(default_factory=EvalOptions)

@@ -26,8 +26,13 @@ from pathlib import Path
 import yaml
 
 from tinydet.errors import DataError, TinydetError
-from tinydet.eval.params import EvalOptions
+from tinydet.eval.data import predictions_from_detections
+from tinydet.eval.evaluator import evaluate
+from tinydet.eval.load_coco import load_coco_predictions
+from tinydet.eval.load_yolo import load_yolo_ground_truth
+from tinydet.eval.params import EvalOptions, ValOptions
 from tinydet.eval.result import EvalResult, small_object_metrics
+from tinydet.files import write_atomic
 
 CACHE_DIR = "tinydet_eval"
 PREDICTIONS_FILE = "predictions.json"
@@ -168,8 +173,6 @@ def load_cache(run: RunInfo, key: dict) -> dict | None:
 
 def write_cache(run: RunInfo, key: dict, predictions: list[dict], result: EvalResult, params, gflops) -> None:
     """predictions.json, then metrics.json (each atomically)."""
-    from tinydet.infer.outputs import write_atomic
-
     folder = run.run_dir / CACHE_DIR
     text = json.dumps(predictions)
     write_atomic(folder / PREDICTIONS_FILE, text)
@@ -178,24 +181,9 @@ def write_cache(run: RunInfo, key: dict, predictions: list[dict], result: EvalRe
     write_atomic(folder / METRICS_FILE, json.dumps(meta, indent=1))
 
 
-def _model_size(yolo, imgsz: int) -> tuple[int, float | None]:
-    params = int(sum(p.numel() for p in yolo.model.parameters()))
-    try:
-        info = yolo.info(verbose=True, imgsz=imgsz)
-        gflops = float(info[3]) if info and info[3] else None
-    except Exception:  # FLOPs counting (thop) is optional; size without it is still useful
-        gflops = None
-    return params, gflops
-
-
 def evaluate_run(run_dir: str | Path, split: str = "val", refresh: bool = False,
                  options: EvalOptions = EvalOptions(keep_details=True), log: Callable[[str], None] = print) -> RunEvaluation:
     """Evaluate a run's checkpoint on its dataset split, from the cache when it is valid (see module docstring)."""
-    from tinydet.eval.evaluator import evaluate
-    from tinydet.eval.load_coco import load_coco_predictions
-    from tinydet.eval.load_yolo import load_yolo_ground_truth
-    from tinydet.eval.validate import ValOptions
-
     run = read_run(run_dir)
     if run.data is None:
         raise DataError("args.yaml names no 'data' (the dataset to evaluate on)", run.run_dir / "args.yaml")
@@ -209,14 +197,12 @@ def evaluate_run(run_dir: str | Path, split: str = "val", refresh: bool = False,
         return RunEvaluation(run, result, True, meta.get("params"), meta.get("gflops"), read_history(run.results_csv))
     if run.checkpoint is None:
         raise TinydetError(f"{run.run_dir}: no weights/best.pt to evaluate and no valid cached evaluation in {CACHE_DIR}/")
-    from tinydet.eval.data import predictions_from_detections
-    from tinydet.eval.validate import full_image_predictor, predict_split
-    from tinydet.infer.full import load_model
+
+    # compare and report start without torch: only a run without a valid cached evaluation is predicted
+    from tinydet.eval.run_predictions import predict_run  # lazy: loads torch and ultralytics
 
     log(f"evaluating {run.checkpoint} on {run.data} [{split}] at imgsz {run.imgsz}")
-    yolo = load_model(run.checkpoint)
-    params, gflops = _model_size(yolo, run.imgsz)
-    split_preds = predict_split(None, run.data, val, predictor=full_image_predictor(yolo, val), progress=True)
+    split_preds, params, gflops = predict_run(run.checkpoint, run.data, val)
     preds = predictions_from_detections(split_preds.detections, gt, source=str(run.checkpoint))
     result = evaluate(gt, preds, options)
     coco_json = [e for im, d in zip(split_preds.images, split_preds.detections) for e in d.to_coco(im.file.name)]

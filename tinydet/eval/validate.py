@@ -3,39 +3,30 @@
     validate(model, data, ValOptions(...)) -> EvalResult
     validate(None, data, options, predictor=my_predictor)     any callable image path -> Detections
 
-Whole images go through `tinydet.infer.full.predict_images`; sliced prediction plugs in as a predictor built by
-`sliced_predictor` (from tinydet.infer.sliced). Class index c of the model is category c of the dataset.
+Whole images and tiles both go through tinydet.infer.sliced (`full_image_predictor`: one pass per image, as
+`tinydet predict` without --slice; `sliced_predictor`: tiles); any other predictor plugs in as a callable. Class index c of the model is category c of the dataset.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
+from tinydet.data.formats.yolo import read_yolo
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.eval.params import EvalOptions
+from tinydet.eval.evaluator import evaluate_detections
+from tinydet.eval.params import ValOptions
 from tinydet.eval.result import EvalResult
+from tinydet.infer.readahead import read_ahead
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
 
 Predictor = Callable[[Path], Detections]
-
-
-@dataclass(frozen=True)
-class ValOptions:
-    """split: dataset split; imgsz, conf, iou, max_det, device: full-image prediction settings (a low `conf` and
-    ultralytics' validation cap of 300 boxes per image, as for mAP); nms_free: the end-to-end head without NMS
-    (YOLO26-style models, FullImageOptions); eval: what to compute."""
-
-    split: str = "val"
-    imgsz: int = 640
-    conf: float = 0.001
-    iou: float = 0.7
-    max_det: int = 300
-    device: str | None = None
-    nms_free: bool = False
-    eval: EvalOptions = field(default_factory=EvalOptions)
 
 
 @dataclass
@@ -47,20 +38,16 @@ class SplitPredictions:
     detections: list[Detections]
 
 
+def full_image_options(options: ValOptions):
+    """The SliceOptions of whole-image prediction (one pass, the image shrunk into imgsz x imgsz): the same path
+    as `tinydet predict` without --slice, so `val` and `predict` of one checkpoint give the same boxes."""
+    return SliceOptions(slice=None, imgsz=options.imgsz, conf=options.conf, tile_iou=options.iou,
+                        max_det=options.max_det, device=options.device, nms_free=options.nms_free)
+
+
 def full_image_predictor(model, options: ValOptions) -> Predictor:
-    """A predictor running a checkpoint (path, or an already loaded ultralytics YOLO) on whole images."""
-    from tinydet.infer.full import FullImageOptions, load_model, predict_images
-
-    yolo = load_model(model) if isinstance(model, (str, Path)) else model
-    settings = FullImageOptions(imgsz=options.imgsz, conf=options.conf, iou=options.iou, max_det=options.max_det,
-                                device=options.device, nms_free=options.nms_free)
-
-    def predict(image: Path) -> Detections:
-        ((_, dets),) = predict_images(yolo, [image], settings)
-        return dets
-
-    predict.names = dict(yolo.names)  # checked against the dataset's by predict_split
-    return predict
+    """A predictor running a checkpoint (path, or a ready backend, tinydet.infer.backends) on whole images."""
+    return SlicedPredictor(model, full_image_options(options))
 
 
 def slice_options(slice_wh: tuple[int, int], overlap: float, merge: str | None, options: ValOptions,
@@ -68,8 +55,6 @@ def slice_options(slice_wh: tuple[int, int], overlap: float, merge: str | None, 
     """The SliceOptions of sliced validation: `slice_wh` (width, height) px tiles overlapping by `overlap`, merged
     with `merge` (None: SliceOptions' default); imgsz: network input of a tile (None: each tile at its own size);
     conf, iou (NMS inside a tile), max_det, device and nms_free come from `options`."""
-    from tinydet.infer.sliced import SliceOptions
-
     kwargs = dict(slice=tuple(slice_wh), overlap=overlap, imgsz=imgsz, conf=options.conf,
                   tile_iou=options.iou, max_det=options.max_det, device=options.device, nms_free=options.nms_free)
     if merge is not None:
@@ -84,16 +69,12 @@ def sliced_predictor(model, slice_wh: tuple[int, int], overlap: float, merge: st
     model: a .pt checkpoint, or a ready backend (tinydet.infer.backends, e.g. `TorchBackend.from_module` for a
     model in memory). The other arguments as in `slice_options`.
     """
-    from tinydet.infer.sliced import SlicedPredictor
-
     return SlicedPredictor(model, slice_options(slice_wh, overlap, merge, options, imgsz))
 
 
 def predict_split(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),
                   predictor: Predictor | None = None, progress: bool = False) -> SplitPredictions:
     """Read a split of a YOLO dataset and predict each of its images (with `predictor`, or the checkpoint)."""
-    from tinydet.data.formats.yolo import read_yolo
-
     dataset = read_yolo(data, splits=(options.split,))
     images = dataset.splits[options.split]
     if predictor is None:
@@ -106,8 +87,6 @@ def predict_split(model: str | Path | None, data: str | Path, options: ValOption
     paths = [Path(im.file) for im in images]
     predicted = _predict_paths(predictor, paths)
     if progress:
-        from tqdm import tqdm
-
         predicted = tqdm(predicted, total=len(paths), desc=f"val ({options.split})", unit="img")
     detections = []
     for path, dets in predicted:
@@ -120,8 +99,6 @@ def predict_split(model: str | Path | None, data: str | Path, options: ValOption
 def check_class_names(model_names: dict[int, str] | list[str], data_names: list[str], model: str, data: str) -> None:
     """A model validated on a dataset must predict its classes: a different number stops here (every class index
     would be scored against another class); the same number under other names is a warning (matched by index)."""
-    import sys
-
     predicted = list(model_names.values()) if isinstance(model_names, dict) else list(model_names)
     wanted = list(data_names)
     if len(predicted) != len(wanted):
@@ -137,12 +114,9 @@ def check_class_names(model_names: dict[int, str] | list[str], data_names: list[
 
 def _predict_paths(predictor: Predictor, paths: list[Path]) -> Iterator[tuple[Path, Detections]]:
     """(path, predictor's output) per path; a SlicedPredictor gets each next image decoded while it works."""
-    from tinydet.infer.sliced import SlicedPredictor
-
     if not isinstance(predictor, SlicedPredictor):
         yield from ((path, predictor(path)) for path in paths)
         return
-    from tinydet.infer.readahead import read_ahead
 
     with closing(read_ahead(paths, predictor.options.max_pixels)) as opened_images:
         for path, opened in opened_images:
@@ -153,7 +127,5 @@ def _predict_paths(predictor: Predictor, paths: list[Path]) -> Iterator[tuple[Pa
 def validate(model: str | Path | None, data: str | Path, options: ValOptions = ValOptions(),
              predictor: Predictor | None = None, progress: bool = False) -> EvalResult:
     """Predict a split of `data` (a data.yaml) and evaluate: COCO, AI-TOD and centre blocks (options.eval)."""
-    from tinydet.eval.evaluator import evaluate_detections
-
     split = predict_split(model, data, options, predictor, progress)
     return evaluate_detections(split.images, split.detections, options.eval, split.names)

@@ -10,9 +10,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from tinydet.export import parity as P
 from tinydet.export.artifact import Artifact, ExportSpec, check_spec, export_checkpoint
-from tinydet.export.int8 import Int8Report
+from tinydet.export.int8 import Int8Report, int8_report
 from tinydet.export.parity import ParityResult
+from tinydet.export.runtime import dataset_images, open_artifact, synthetic_images
+from tinydet.infer.backends.pytorch import TorchBackend
+from tinydet.integrations.ultralytics.runtime import quiet_logs
 
 
 @dataclass(frozen=True)
@@ -29,13 +35,6 @@ def export_model(checkpoint: str | Path, spec: ExportSpec, out: str | Path | Non
     """Export, then compare the export with the checkpoint on `parity_images` images (the val split of
     `spec.data`, else synthetic ones) and raise TinydetError when parity fails and `check` is set; the failed
     export is deleted then. conf: confidence threshold of the final boxes compared."""
-    import torch
-
-    from tinydet.export import parity as P
-    from tinydet.export.runtime import dataset_images, open_artifact, synthetic_images
-    from tinydet.integrations.ultralytics import quiet_logs
-    from tinydet.infer.backends.pytorch import TorchBackend
-
     checkpoint = Path(checkpoint)
     check_spec(checkpoint, spec)
     if spec.format != "engine":  # a bad --data stops before anything is written
@@ -53,8 +52,6 @@ def export_model(checkpoint: str | Path, spec: ExportSpec, out: str | Path | Non
             P.check(result, str(artifact.path))
         report_int8 = None
         if spec.int8:
-            from tinydet.export.int8 import int8_report
-
             with quiet_logs():  # the FP32 baseline is exported here too
                 report_int8 = int8_report(checkpoint, exported, spec.data, spec.imgsz)
     except BaseException:

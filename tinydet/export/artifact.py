@@ -19,28 +19,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from tinydet.errors import TinydetError
-
-FORMATS = ("onnx", "openvino", "torchscript", "engine")
-
-
-@dataclass(frozen=True)
-class ExportSpec:
-    """format: onnx, openvino, torchscript or engine (TensorRT); imgsz: square input side in pixels (rounded up to
-    the stride by ultralytics); half: FP16; int8: INT8 (openvino, needs `data`); data: data.yaml for INT8
-    calibration and parity images; dynamic: batch and image size left free in the graph (onnx, openvino)."""
-
-    format: str = "onnx"
-    imgsz: int = 640
-    half: bool = False
-    int8: bool = False
-    data: str | None = None
-    dynamic: bool = False
-
-    @property
-    def precision(self) -> str:
-        """'int8', 'fp16' or 'fp32'."""
-        return "int8" if self.int8 else "fp16" if self.half else "fp32"
+from tinydet.export.spec import FORMATS, ExportSpec
+from tinydet.infer.backends import round_to_stride
+from tinydet.infer.backends.export import exported_end2end
+from tinydet.infer.backends.pytorch import head_info, load_yolo
+from tinydet.logs import warnings_only
 
 
 @dataclass(frozen=True)
@@ -56,8 +42,6 @@ class Artifact:
 
 def check_spec(checkpoint: Path, spec: ExportSpec) -> None:
     """Reject impossible combinations before anything is loaded; every message names what to change."""
-    import torch
-
     if spec.format not in FORMATS:
         raise TinydetError(f"unknown export format '{spec.format}' (choose from {', '.join(FORMATS)})")
     if checkpoint.suffix != ".pt":
@@ -104,10 +88,6 @@ def _runnable(path: Path, fmt: str) -> Path:
 
 def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path | None = None) -> Artifact:
     """Export `checkpoint` as `spec` says to `out` (default: `default_out`), replacing what is there."""
-    from tinydet.infer.backends import round_to_stride
-    from tinydet.infer.backends.export import exported_end2end
-    from tinydet.infer.backends.pytorch import head_info, load_yolo
-
     checkpoint = Path(checkpoint)
     check_spec(checkpoint, spec)
     out = Path(out) if out is not None else default_out(checkpoint, spec)
@@ -154,7 +134,6 @@ def _quiet_nncf():
     """NNCF logs one INFO line per operation it leaves unquantized; keep its warnings only."""
     with contextlib.suppress(ImportError):
         import nncf  # noqa: F401  (it sets its logger's level when imported)
-    from tinydet.logs import warnings_only
 
     with warnings_only(logging.getLogger("nncf")):
         yield

@@ -20,6 +20,11 @@ from statistics import median
 
 import numpy as np
 
+from tinydet.export.runtime import synthetic_images
+from tinydet.infer.backends.load import load_backend
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
+from tinydet.integrations.ultralytics.runtime import quiet_logs
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -72,11 +77,6 @@ def time_predictor(predictor, images: list[np.ndarray], runs: int = 20, warmup: 
 def bench(models: list[str | Path], backends: list[str], imgsz: int = 640, runs: int = 20, warmup: int = 3,
           images: list[np.ndarray] | None = None, conf: float = 0.25) -> list[BenchRow]:
     """One `BenchRow` per model x backend, on `images` (default: 4 synthetic images of imgsz x imgsz)."""
-    from tinydet.export.runtime import synthetic_images
-    from tinydet.infer.backends import load_backend
-    from tinydet.integrations.ultralytics import quiet_logs
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-
     images = images if images is not None else synthetic_images(4, imgsz)
     options = SliceOptions(slice=None, imgsz=imgsz, conf=conf, batch=1)
     rows = []

@@ -11,6 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinydet.eval.validate import ValOptions, validate
+from tinydet.export.bench import time_predictor
+from tinydet.export.runtime import dataset_images
+from tinydet.infer.backends.load import load_backend
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
+
 
 @dataclass(frozen=True)
 class Int8Report:
@@ -38,9 +44,6 @@ class Int8Report:
 
 
 def _map50(backend, data: str | Path, imgsz: int) -> float:
-    from tinydet.eval.validate import ValOptions, validate
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-
     options = ValOptions(imgsz=imgsz)
     predictor = SlicedPredictor(backend, SliceOptions(slice=None, imgsz=imgsz, conf=options.conf,
                                                       tile_iou=options.iou, max_det=options.max_det, batch=1))
@@ -52,11 +55,6 @@ def int8_report(checkpoint: str | Path, int8_backend, data: str | Path, imgsz: i
                 max_images: int = 16) -> Int8Report:
     """Compare `int8_backend` with the FP32 OpenVINO export of `checkpoint` (exported once and cached beside
     it, as `--backend openvino` does) on the val split of `data`."""
-    from tinydet.export.bench import time_predictor
-    from tinydet.export.runtime import dataset_images
-    from tinydet.infer.backends import load_backend
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-
     fp32_backend = load_backend(checkpoint, "openvino", "cpu", (imgsz, imgsz))
     map_fp32, map_int8 = _map50(fp32_backend, data, imgsz), _map50(int8_backend, data, imgsz)
     images = dataset_images(data, max_images)

@@ -22,6 +22,8 @@ import torch
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
+from tinydet.ops.boxes import pairwise_iou
 
 MATCH_IOU = 0.9
 
@@ -87,8 +89,6 @@ class ParityResult:
 def match_boxes(reference: Detections, candidate: Detections, min_iou: float = MATCH_IOU) -> int:
     """How many boxes of `reference` have a box of the same class in `candidate` with IoU >= `min_iou`; each
     candidate box is used once, reference boxes are taken best score first."""
-    from tinydet.ops.boxes import pairwise_iou
-
     if len(reference) == 0 or len(candidate) == 0:
         return 0
     ious = pairwise_iou(torch.as_tensor(reference.xyxy, dtype=torch.float64),
@@ -127,8 +127,6 @@ def compare(reference, exported, images: list[np.ndarray], imgsz: int, precision
     """Run `reference` (the PyTorch backend) and `exported` (any backend) on `images` (BGR uint8 arrays) at
     `imgsz` and measure their parity (see the module docstring). conf / iou: the prediction settings whose
     final boxes are compared."""
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-
     if precision not in TOLERANCES:
         raise ValueError(f"precision must be one of {', '.join(TOLERANCES)}, got {precision}")
     options = SliceOptions(slice=None, imgsz=imgsz, conf=conf, tile_iou=iou, batch=1)

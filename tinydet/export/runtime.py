@@ -8,8 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tinydet.data.formats.yolo import read_yolo
 from tinydet.errors import TinydetError
 from tinydet.export.artifact import Artifact
+from tinydet.infer.backends.ort import OnnxRuntimeBackend
+from tinydet.infer.backends.ov import OpenVinoBackend
+from tinydet.infer.backends.torchscript import TorchScriptBackend
+from tinydet.infer.images import open_image
 
 
 def open_artifact(artifact: Artifact):
@@ -20,25 +25,16 @@ def open_artifact(artifact: Artifact):
     """
     fmt = artifact.meta["format"]
     if fmt == "onnx":
-        from tinydet.infer.backends.ort import OnnxRuntimeBackend
-
         return OnnxRuntimeBackend.from_artifact(artifact.runnable, artifact.meta)
     if fmt == "openvino":
-        from tinydet.infer.backends.ov import OpenVinoBackend
-
         return OpenVinoBackend.from_artifact(artifact.runnable, artifact.meta)
     if fmt == "torchscript":
-        from tinydet.infer.backends.torchscript import TorchScriptBackend
-
         return TorchScriptBackend(artifact.runnable, artifact.meta)
     raise TinydetError(f"{artifact.path}: tinydet cannot run {fmt} models itself (no parity check for it)")
 
 
 def dataset_images(data: str | Path, limit: int, split: str = "val") -> list[np.ndarray]:
     """Up to `limit` images of a split of a YOLO dataset, BGR uint8 [H, W, 3], in the dataset's order."""
-    from tinydet.data.formats.yolo import read_yolo
-    from tinydet.infer.images import open_image
-
     dataset = read_yolo(data, splits=(split,))
     files = [im.file for im in dataset.splits[split]][:limit]
     if not files:

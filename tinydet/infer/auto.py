@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinydet.data import load_dataset
+from tinydet.data.analysis import analyze
 from tinydet.errors import TinydetError
 
 
 def auto_slice(data: str | Path, imgsz: int) -> tuple[tuple[int, int] | None, float]:
     """(slice (width, height) or None for no slicing, overlap) recommended for the dataset at `data`."""
-    from tinydet.data import load_dataset
-    from tinydet.data.analysis import analyze
-
     # The sizes of the good boxes are all the analysis needs: a bad label line is warned about, not fatal (predict's
     # own --skip-bad is about unreadable images to predict, so the error's hint would not apply here).
     result = analyze(load_dataset(data, skip_bad=True), imgsz)

@@ -14,7 +14,7 @@ from pathlib import Path
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
 from tinydet.infer.ensemble import EnsembleOptions, EnsemblePredictor
-from tinydet.infer.sliced import SliceOptions, SlicedPredictor
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
 
 
 @dataclass(frozen=True)

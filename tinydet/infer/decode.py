@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torchvision import ops as tv_ops
 
 from tinydet.ops.boxes import collapse_inverted, cxcywh_to_xyxy
+from tinydet.ops.nms import nms
 
 
 @dataclass
@@ -106,15 +108,12 @@ def tile_nms(boxes: torch.Tensor, scores: torch.Tensor, iou: float, groups: torc
     cost no precision.
     """
     if len(boxes) > TORCHVISION_NMS_MAX:
-        from tinydet.ops.nms import nms
-
         return nms(boxes, scores, iou, groups).index
-    from torchvision.ops import batched_nms
 
     order = torch.sort(scores, descending=True, stable=True).indices
     rank = torch.empty(len(scores), dtype=torch.float64, device=scores.device)
     rank[order] = torch.arange(len(scores), 0, -1, dtype=torch.float64, device=scores.device)
-    return batched_nms(boxes.double(), rank, groups, iou)
+    return tv_ops.batched_nms(boxes.double(), rank, groups, iou)
 
 
 def _top_per_item(item, boxes, scores, classes, max_det: int):

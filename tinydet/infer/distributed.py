@@ -16,12 +16,22 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from tinydet.errors import TinydetError
-from tinydet.infer.batch import PredictSpec
+from tinydet.version import __version__
+from tinydet.files import write_atomic
+from tinydet.infer.batch import PredictSpec, predict_opened
+from tinydet.infer.output_names import PREDICTIONS_JSON, Saves, plan_outputs
+from tinydet.infer.outputs import PredictionWriter
+from tinydet.infer.readahead import read_ahead
 from tinydet.infer.sources import is_video, source_key
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the tinydet package this process imports
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class RayReport:
 def import_ray():
     """The `ray` module, or a one-line error saying how to install it."""
     try:
-        import ray
+        import ray  # optional: tinydet[ray]
     except ModuleNotFoundError as e:
         if e.name != "ray":
             raise
@@ -85,8 +95,6 @@ def predict_ray(
     Before any work, the outputs are checked as `tinydet predict` checks them (tinydet.infer.output_names): two
     images that would write one file, or files of an earlier run in `out` (unless `exist_ok`), raise
     TinydetError."""
-    from tinydet.infer.output_names import Saves, plan_outputs
-
     videos = [f for f in files if is_video(f)]
     if videos:
         raise TinydetError(f"{videos[0]}: --ray predicts images only; predict videos without --ray")
@@ -110,14 +118,13 @@ def _connect(ray, address: str | None) -> bool:
     """Join or start a cluster; True when this call started (and so should stop) it."""
     if ray.is_initialized():
         return False
-    import tinydet
 
     kwargs: dict = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
     address = address or os.environ.get("RAY_ADDRESS")
     if address is None:
         # A cluster started by this process: its workers must import the same tinydet as the driver, even from a
         # source checkout that is not installed (PYTHONPATH relative to another folder would not do).
-        package_root = str(Path(tinydet.__file__).resolve().parent.parent)
+        package_root = str(PACKAGE_DIR.parent)
         paths = [package_root] + [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
     try:
@@ -129,8 +136,6 @@ def _connect(ray, address: str | None) -> bool:
 
 
 def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, options) -> RayReport:
-    import tinydet
-
     if spec.slicing.backend != "torch":  # export once here, not once per worker at the same time
         spec.build()
     cluster_cpus = float(ray.cluster_resources().get("CPU", 1))
@@ -148,12 +153,12 @@ def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, op
     except ray.exceptions.RayError as e:
         raise TinydetError(f"a Ray worker could not start: {_worker_error(e)}") from None
     for version, where in versions:
-        if version != tinydet.__version__:
-            raise TinydetError(f"a Ray worker runs tinydet {version} ({where}), this machine {tinydet.__version__}: "
+        if version != __version__:
+            raise TinydetError(f"a Ray worker runs tinydet {version} ({where}), this machine {__version__}: "
                                "install the same version on every node")
     start = time.perf_counter()
     results: dict[int, tuple[int, list | str]] = {}
-    from ray.util import ActorPool
+    from ray.util import ActorPool  # optional: tinydet[ray]
 
     try:
         for part in ActorPool(pool).map_unordered(lambda w, c: w.run.remote(c), chunks):
@@ -163,9 +168,6 @@ def _run(ray, spec, files, root, out, save_txt, save_json, save_img, coco_gt, op
         raise TinydetError(_worker_error(e)) from None
     skipped = [results[i][1] for i in range(len(files)) if isinstance(results[i][1], str)]
     if save_json:
-        from tinydet.infer.output_names import PREDICTIONS_JSON
-        from tinydet.infer.outputs import write_atomic
-
         entries = [entry for i in range(len(files)) if not isinstance(results[i][1], str) for entry in results[i][1]]
         write_atomic(out / PREDICTIONS_JSON, json.dumps(entries))
     seconds = time.perf_counter() - start
@@ -190,11 +192,6 @@ class _Worker:
 
     def __init__(self, spec: PredictSpec, out: str, save_txt: bool, save_json: bool, save_img: bool, coco_gt: str | None,
                  skip_bad: bool = False):
-        import torch
-
-        import tinydet  # noqa: F401  (registers tinydet's modules before any checkpoint is loaded)
-        from tinydet.infer.outputs import PredictionWriter
-
         cpus = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
         torch.set_num_threads(cpus)  # Ray sets OMP_NUM_THREADS to the actor's num_cpus
         self.spec, self.skip_bad = spec, skip_bad
@@ -202,18 +199,11 @@ class _Worker:
         self.writer = PredictionWriter(Path(out), self.predictor.names, save_txt, save_json, save_img, coco_gt)
 
     def version(self) -> tuple[str, str]:
-        import tinydet
-
-        return tinydet.__version__, tinydet.__file__
+        return __version__, str(PACKAGE_DIR / "__init__.py")
 
     def run(self, items: list[tuple[int, str, str]]) -> list[tuple[int, int, list | str]]:
         """(index, boxes, COCO entries) of each (index, path, key) predicted; per-image files are written here.
         An unreadable image with skip_bad: (index, 0, why)."""
-        from contextlib import closing
-
-        from tinydet.infer.batch import predict_opened
-        from tinydet.infer.readahead import read_ahead
-
         done: list[tuple[int, int, list | str]] = []
         with closing(read_ahead([path for _, path, _ in items], self.spec.slicing.max_pixels)) as opened_images:
             for (index, _, key), (_, opened) in zip(items, opened_images):

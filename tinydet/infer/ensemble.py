@@ -31,7 +31,7 @@ from tinydet.errors import TinydetError
 from tinydet.infer.images import ArrayReader, from_array, open_image
 from tinydet.ops.boxes import SIMILARITIES
 from tinydet.ops.clusters import overlap_pairs
-from tinydet.ops.merge import METHODS, check_method, merge
+from tinydet.ops.merge import MERGES, check_method, merge
 from tinydet.ops.tta import Augment, tta_views
 
 
@@ -143,7 +143,7 @@ def fuse(parts: Sequence[Detections], options: EnsembleOptions = EnsembleOptions
     if options.vote and len(parts) > 1:
         pass_id = torch.repeat_interleave(torch.arange(len(parts)), torch.tensor([len(p) for p in parts]))
         found_by = pass_support(merged.boxes, classes[merged.index], pass_id[merged.index], boxes, classes, pass_id,
-                                options.iou, options.match or METHODS[options.merge][1], options.agnostic)
+                                options.iou, options.match or MERGES[options.merge].default_metric, options.agnostic)
         fused_scores = fused_scores * found_by.double() / len(parts)
     order = torch.sort(fused_scores, descending=True, stable=True).indices
     return Detections(merged.boxes[order].numpy().astype(np.float32), fused_scores[order].numpy().astype(np.float32),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from tinydet.errors import TinydetError
 
@@ -201,8 +202,6 @@ def _is_tiff(path: Path) -> bool:
 
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int]:
     """(width, height) from the header, before decoding anything; EXIF rotation swaps them."""
-    from PIL import Image
-
     try:
         with _pillow_limit(None), Image.open(path) as im:  # only the header: our own limit is checked next
             width, height = im.size
@@ -223,21 +222,15 @@ class _pillow_limit:
         self.max_pixels = max_pixels
 
     def __enter__(self):
-        from PIL import Image
-
         self.saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = self.max_pixels
         return self
 
     def __exit__(self, *exc):
-        from PIL import Image
-
         Image.MAX_IMAGE_PIXELS = self.saved
 
 
 def _read_pillow(path: Path, max_pixels: int) -> np.ndarray:
-    from PIL import Image, ImageOps
-
     try:
         with _pillow_limit(max_pixels), Image.open(path) as im:
             im = ImageOps.exif_transpose(im)
@@ -249,7 +242,7 @@ def _read_pillow(path: Path, max_pixels: int) -> np.ndarray:
 
 
 def _open_tiff(path: Path, max_pixels: int, region_pixels: int):
-    import tifffile
+    import tifffile  # optional: TIFFs read by region
 
     try:
         tif = tifffile.TiffFile(path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,30 +18,17 @@ import numpy as np
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.infer.output_names import (DRAWN_MARK, PREDICTIONS_JSON, drawn_image_file, drawn_video_file, image_stem,
-                                        label_file)
+from tinydet.files import write_atomic
+from tinydet.infer.output_names import (
+    DRAWN_MARK,
+    PREDICTIONS_JSON,
+    drawn_image_file,
+    drawn_video_file,
+    image_stem,
+    label_file,
+)
 
 DRAW_MAX_PIXELS = 50_000_000  # larger images are drawn on a shrunk copy
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename (ordinary permissions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def yolo_txt(dets: Detections, width: int, height: int) -> str:

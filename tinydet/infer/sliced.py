@@ -25,7 +25,8 @@ import torch
 
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-from tinydet.infer.backends import BACKENDS, Backend, load_backend, round_to_stride
+from tinydet.infer.backends import BACKENDS, Backend, round_to_stride
+from tinydet.infer.backends.load import load_backend
 from tinydet.infer.decode import Candidates, Placement, decode
 from tinydet.infer.images import DEFAULT_MAX_PIXELS, ArrayReader, from_array, open_image
 from tinydet.ops.merge import METHODS, check_method, merge
@@ -96,8 +97,7 @@ class SliceOptions:
                 raise TinydetError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.batch < 1 or self.max_det < 1:
             raise TinydetError("batch and max_det must be at least 1")
-        if self.backend not in BACKENDS:
-            raise TinydetError(f"unknown backend '{self.backend}' (choose from {', '.join(BACKENDS)})")
+        BACKENDS.check(self.backend)
 
     @property
     def input_hw(self) -> tuple[int, int]:

@@ -7,9 +7,12 @@ frame for a video (read one at a time, never all at once).
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import cv2
 
 from tinydet.data.datayaml import IMAGE_SUFFIXES
 from tinydet.errors import TinydetError
@@ -73,7 +76,6 @@ def frame_count(path: Path) -> int | None:
     """Frames in a video as its container reports them (None when unknown); 1 for an image."""
     if not is_video(path):
         return 1
-    import cv2
 
     capture = cv2.VideoCapture(str(path))
     try:
@@ -88,7 +90,6 @@ def frames(path: Path) -> Iterator[Frame]:
     if not is_video(path):
         yield Frame(path.name, path)
         return
-    import cv2
 
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
@@ -108,8 +109,6 @@ def frames(path: Path) -> Iterator[Frame]:
 
 
 def video_fps(path: Path) -> float:
-    import cv2
-
     capture = cv2.VideoCapture(str(path))
     try:
         fps = capture.get(cv2.CAP_PROP_FPS)
@@ -130,6 +129,5 @@ def source_root(source: str | Path, files: list[Path]) -> Path | None:
         return path
     if len(files) == 1:
         return files[0].parent
-    import os
 
     return Path(os.path.commonpath([str(f.parent) for f in files]))

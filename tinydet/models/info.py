@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
+from tqdm import tqdm
+
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.builder import build_model, gflops
 from tinydet.models.zoo import TWIN_SUFFIXES, ZooEntry, zoo
 
 TASKS = ("detect", *TWIN_SUFFIXES)
@@ -58,8 +62,6 @@ def select(task: str | None = None, scale: str | None = "n", contains: str | Non
 
 def describe(entry: ZooEntry, nc: int = 80, imgsz: int = 640) -> ModelInfo:
     """Build `entry` with `nc` classes and measure it."""
-    from tinydet.integrations.ultralytics import build_model, gflops
-
     model = build_model(entry.model_path, nc=nc)
     return ModelInfo(
         name=entry.name,
@@ -77,10 +79,6 @@ def describe(entry: ZooEntry, nc: int = 80, imgsz: int = 640) -> ModelInfo:
 
 def describe_all(entries: Iterable[ZooEntry], nc: int = 80, imgsz: int = 640, progress: bool = True) -> list[ModelInfo]:
     """`describe` each entry, with a progress bar on stderr when it is a terminal (and `progress`)."""
-    import sys
-
-    from tqdm import tqdm
-
     entries = list(entries)
     bar = tqdm(entries, desc="building", unit="model", file=sys.stderr, disable=None if progress else True, leave=False)
     infos = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tinydet.integrations.ultralytics.env import stock_config_path
 from tinydet.models.zoo import CFG_DIR, TWIN_SUFFIXES, scaled_name
 
 # Stock configs that ultralytics ships without pose/seg twins; tinydet generates those twins from them.
@@ -56,8 +57,6 @@ def twin_text(detect_text: str, family: str, task: str, source: str) -> str:
 
 def expected_twins() -> dict[Path, str]:
     """Every twin file cfg/ should hold -> its text, from the current detect configs."""
-    from tinydet.integrations.ultralytics import stock_config_path
-
     sources = {p.stem: (p, f"tinydet/models/cfg/{p.name}") for p in sorted(CFG_DIR.glob("*.yaml")) if is_detect_family(p.stem)}
     for family in STOCK_SOURCES:
         sources[family] = (stock_config_path(f"{family}.yaml"), f"ultralytics 8.4.190 {family}.yaml")

@@ -16,6 +16,8 @@ from pathlib import Path
 import yaml
 
 from tinydet.errors import TinydetError
+from tinydet.registry import Registry
+from tinydet.integrations.ultralytics.env import stock_config_path
 
 CFG_DIR = Path(__file__).parent / "cfg"
 _FAMILY = re.compile(r"^(yolov?\d+)(-.*)?$")  # 'yolov8-p2-nop5' -> ('yolov8', '-p2-nop5')
@@ -56,8 +58,6 @@ class ZooEntry:
     def config_path(self) -> Path:
         """The real YAML file (without scale letter) that builds this model."""
         if self.source == "stock":
-            from tinydet.integrations.ultralytics import stock_config_path
-
             return stock_config_path(self.family_file)
         return Path(self.family_file)
 
@@ -99,12 +99,12 @@ def _stock_entries() -> list[ZooEntry]:
     ]
 
 
-def zoo() -> dict[str, ZooEntry]:
-    """Every named model, tinydet's configs first (a tinydet config of the same name wins)."""
+def zoo() -> Registry[ZooEntry]:
+    """Every named model (a tinydet config of the same name as a stock one wins), read from the config folders."""
     entries: dict[str, ZooEntry] = {}
     for entry in _stock_entries() + _tinydet_entries():
         entries[entry.name] = entry
-    return entries
+    return Registry("model", entries)
 
 
 def resolve_model(spec: str | Path) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ultralytics.nn.modules import C2f
 
-from tinydet.nn import register
+from tinydet.nn.registry import register
 from tinydet.nn.cbam import CBAM, CBAMOnOutput
 from tinydet.nn.rules import Scaled
 

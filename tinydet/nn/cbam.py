@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from ultralytics.nn.modules import CBAM as UltralyticsCBAM
 
-from tinydet.nn import register
+from tinydet.nn.registry import register
 from tinydet.nn.rules import SameChannels
 
 VARIANTS = ("seed", "paper")

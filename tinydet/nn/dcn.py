@@ -37,7 +37,7 @@ from torch import nn
 from torchvision.ops import DeformConv2d
 from ultralytics.nn.modules import C2f, Conv
 
-from tinydet.nn import register
+from tinydet.nn.registry import register
 from tinydet.nn.rules import Scaled
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from ultralytics.nn.modules import Conv
 
-from tinydet.nn import register
+from tinydet.nn.registry import register
 from tinydet.nn.rules import MultiInput
 
 

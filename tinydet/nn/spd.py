@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from ultralytics.nn.modules import Conv
 
-from tinydet.nn import register
+from tinydet.nn.registry import register
 from tinydet.nn.rules import Scaled
 
 

@@ -5,33 +5,12 @@ from __future__ import annotations
 import torch
 
 from tinydet.ops.clusters import Merged
+from tinydet.ops.methods import MERGES, check_method, default_metric  # noqa: F401  (part of this module's API)
 from tinydet.ops.nmm import greedy_nmm, nmm
 from tinydet.ops.nms import nms, soft_nms
 from tinydet.ops.wbf import weighted_boxes_fusion
 
-# method -> (similarities it accepts, the default one)
-METHODS: dict[str, tuple[tuple[str, ...], str]] = {
-    "nms": (("iou", "ios"), "iou"),
-    "soft-nms": (("iou", "ios"), "iou"),
-    "diou-nms": (("diou",), "diou"),
-    "wbf": (("iou", "ios"), "iou"),
-    "nmm": (("iou", "ios"), "ios"),
-    "greedy-nmm": (("iou", "ios"), "ios"),
-}
-
-
-def default_metric(method: str) -> str:
-    check_method(method)
-    return METHODS[method][1]
-
-
-def check_method(method: str, metric: str | None = None) -> None:
-    """ValueError unless `method` is known and accepts `metric` (None: its default)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown merge '{method}' (choose from {', '.join(METHODS)})")
-    allowed = METHODS[method][0]
-    if metric is not None and metric not in allowed:
-        raise ValueError(f"merge '{method}' matches boxes by {' or '.join(allowed)}, not '{metric}'")
+METHODS = MERGES  # its earlier name, kept for callers
 
 
 def merge(
@@ -53,7 +32,7 @@ def merge(
     decay; gaussian soft-NMS ignores it). `metric` None takes the method's default (IoS for NMM, IoU otherwise).
     """
     check_method(method, metric)
-    metric = metric or METHODS[method][1]
+    metric = metric or MERGES[method].default_metric
     if method == "nms":
         return nms(boxes, scores, threshold, groups, metric)
     if method == "diou-nms":

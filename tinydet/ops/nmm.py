@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import torch
 
-from tinydet.ops.clusters import Merged, blocks, check_inputs, check_threshold, interacting_clusters, named_similarity, score_rank
+from tinydet.ops.clusters import (
+    Merged,
+    blocks,
+    check_inputs,
+    check_threshold,
+    interacting_clusters,
+    named_similarity,
+    score_rank,
+)
 from tinydet.ops.nms import greedy_claims
 
 NMM_METRICS = ("iou", "ios")

@@ -23,14 +23,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tinydet.ops import boxes
+from tinydet.registry import Registry
+
 
 def smooth_targets(targets: torch.Tensor, eps: float) -> torch.Tensor:
     """t * (1 - eps) + eps / 2: pulls hard 0/1 targets to eps/2 and 1 - eps/2."""
     return targets * (1.0 - eps) + 0.5 * eps if eps > 0 else targets
 
 
-# Paper defaults: focal (RetinaNet) gamma 2, alpha 0.25; varifocal gamma 2, alpha 0.75; QFL beta (gamma here) 2.
-CLS_LOSS_DEFAULTS = {"focal": (2.0, 0.25), "varifocal": (2.0, 0.75), "qfl": (2.0, 0.0), "bce": (0.0, 0.0)}
+# Paper defaults (gamma, alpha): focal (RetinaNet) 2, 0.25; varifocal 2, 0.75; QFL beta (gamma here) 2. The names
+# are the choices of the cls_loss option (tinydet/train/options.py; a test checks they agree).
+CLS_LOSS_DEFAULTS: Registry[tuple[float, float]] = Registry("classification loss", {
+    "bce": (0.0, 0.0), "focal": (2.0, 0.25), "varifocal": (2.0, 0.75), "qfl": (2.0, 0.0)})
 
 
 def classification_loss(
@@ -45,8 +50,6 @@ def classification_loss(
 
     `gamma`/`alpha` default to the paper values of each kind (CLS_LOSS_DEFAULTS).
     """
-    if kind not in CLS_LOSS_DEFAULTS:
-        raise ValueError(f"unknown classification loss '{kind}' (bce, focal, varifocal, qfl)")
     default_gamma, default_alpha = CLS_LOSS_DEFAULTS[kind]
     gamma = default_gamma if gamma is None else gamma
     alpha = default_alpha if alpha is None else alpha
@@ -77,7 +80,15 @@ class ClassificationLoss(nn.Module):
         return classification_loss(logits, targets, self.kind, self.gamma, self.alpha, self.label_smoothing)
 
 
-BOX_LOSSES = ("ciou", "diou", "giou", "nwd", "nwd-ciou")
+# Box losses by name (the choices of the box_loss option): per-pair loss of matched boxes [N, 4] px -> [N].
+BOX_LOSSES: Registry = Registry("box loss", {
+    "ciou": lambda pred, target, nwd_c, nwd_ratio: 1.0 - boxes.ciou(pred, target),
+    "diou": lambda pred, target, nwd_c, nwd_ratio: 1.0 - boxes.diou(pred, target),
+    "giou": lambda pred, target, nwd_c, nwd_ratio: 1.0 - boxes.giou(pred, target),
+    "nwd": lambda pred, target, nwd_c, nwd_ratio: 1.0 - boxes.nwd(pred, target, nwd_c),
+    "nwd-ciou": lambda pred, target, nwd_c, nwd_ratio: (nwd_ratio * (1.0 - boxes.nwd(pred, target, nwd_c))
+                                                        + (1.0 - nwd_ratio) * (1.0 - boxes.ciou(pred, target))),
+})
 
 
 def box_regression_loss(
@@ -92,16 +103,4 @@ def box_regression_loss(
         Boxes must therefore be in pixels, and `nwd_c` (C, pixels) sets the distance at which NWD = 1/e.
     nwd-ciou: nwd_ratio * (1 - NWD) + (1 - nwd_ratio) * (1 - CIoU).
     """
-    from tinydet.ops import boxes
-
-    if kind == "ciou":
-        return 1.0 - boxes.ciou(pred, target)
-    if kind == "diou":
-        return 1.0 - boxes.diou(pred, target)
-    if kind == "giou":
-        return 1.0 - boxes.giou(pred, target)
-    if kind == "nwd":
-        return 1.0 - boxes.nwd(pred, target, nwd_c)
-    if kind == "nwd-ciou":
-        return nwd_ratio * (1.0 - boxes.nwd(pred, target, nwd_c)) + (1.0 - nwd_ratio) * (1.0 - boxes.ciou(pred, target))
-    raise ValueError(f"unknown box loss '{kind}' ({', '.join(BOX_LOSSES)})")
+    return BOX_LOSSES[kind](pred, target, nwd_c, nwd_ratio)

@@ -1,7 +1,7 @@
 """The recipe's training augmentations as one pure pipeline over `Sample`s.
 
 ultralytics loads each training image (resized so its long side is imgsz) and tinydet's adapter
-(integrations/ultralytics.py, `RecipeAugmentation`) turns it into a `Sample`, runs `augment_sample`, and hands
+(integrations/ultralytics/training/augment.py, `RecipeAugmentation`) turns it into a `Sample`, runs `augment_sample`, and hands
 the result back to ultralytics' own pipeline (mosaic, affine, flips, HSV). `tinydet augment-preview` runs the
 same function on dataset images, so what it draws is what training sees.
 """

@@ -15,16 +15,14 @@ the design notes measured that pose fitness can pick a checkpoint whose keypoint
 
 from __future__ import annotations
 
-import copy
-import datetime
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.builder import build_model, gflops
+from tinydet.integrations.ultralytics.checkpoints import load_yolo, save_model_checkpoint
 
 
 @dataclass
@@ -73,33 +71,16 @@ def box_output_difference(pose_model: torch.nn.Module, detect_model: torch.nn.Mo
     return float((det - pose[:, : det.shape[1]]).abs().max())
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def convert_pose_checkpoint(pose_ckpt: Path, detect_model_spec: str, out: Path, imgsz: int = 640,
                             check_images: torch.Tensor | None = None, tolerance: float = 1e-5) -> Transfer:
     """Turn a pose-twin checkpoint into a detect checkpoint `out`, with every check of the module docstring.
 
     `detect_model_spec` is what `YOLO()` takes for the detect twin (the scale-lettered config path).
     """
-    import ultralytics
-    from ultralytics import YOLO
-    from ultralytics.nn.tasks import DetectionModel
-    from ultralytics.utils.torch_utils import get_flops
-
-    pose = YOLO(str(pose_ckpt)).model.float()
+    pose = load_yolo(pose_ckpt).model.float()
     nc = len(pose.names)
-    detect = DetectionModel(detect_model_spec, nc=nc, verbose=False)
-    reference_gflops = get_flops(DetectionModel(detect_model_spec, nc=nc, verbose=False), imgsz)
+    detect = build_model(detect_model_spec, nc=nc)
+    reference_gflops = gflops(build_model(detect_model_spec, nc=nc), imgsz)
     copied, total = transfer_pose_to_detect(pose, detect)
     detect.names = dict(pose.names)
     detect.nc = nc  # as ultralytics' trainer sets it on the models it saves
@@ -110,20 +91,12 @@ def convert_pose_checkpoint(pose_ckpt: Path, detect_model_spec: str, out: Path, 
     diff = box_output_difference(pose, detect, check_images)
     if diff > tolerance:
         raise TinydetError(f"pose -> detect: detect outputs differ from the pose model's box outputs by {diff:.3g}")
-    gflops = get_flops(detect, imgsz)
-    if abs(gflops - reference_gflops) > 1e-6:
-        raise TinydetError(f"pose -> detect: {gflops:.2f} GFLOPs, expected the detect config's {reference_gflops:.2f}")
-    checkpoint = {
-        "epoch": -1,
-        "best_fitness": None,
-        "model": copy.deepcopy(detect).half(),
-        "ema": None,
-        "updates": None,
-        "optimizer": None,
-        "train_args": detect.args,
-        "date": datetime.datetime.now().isoformat(),
-        "version": ultralytics.__version__,
+    detect_gflops = gflops(detect, imgsz)
+    if abs(detect_gflops - reference_gflops) > 1e-6:
+        raise TinydetError(f"pose -> detect: {detect_gflops:.2f} GFLOPs, expected the detect config's "
+                           f"{reference_gflops:.2f}")
+    save_model_checkpoint(detect, out, detect.args, extra={
+        "epoch": -1, "best_fitness": None, "updates": None, "optimizer": None,
         "tinydet": {"converted_from": str(pose_ckpt), "tensors": f"{copied}/{total}", "max_abs_diff": diff},
-    }
-    _atomic_torch_save(checkpoint, out)
-    return Transfer(copied, total, diff, gflops, reference_gflops)
+    })
+    return Transfer(copied, total, diff, detect_gflops, reference_gflops)

@@ -11,16 +11,17 @@ from pathlib import Path
 
 import yaml
 
+from tinydet.data.datayaml import load_data_yaml
+from tinydet.data.pose import to_pose_dataset
 from tinydet.errors import TinydetError
+from tinydet.models.zoo import pose_twin, resolve_model
+from tinydet.integrations.ultralytics.training.run import run_trainer
+from tinydet.train.run import RUN_FILE, TrainResult, sampled_data, ultralytics_args, write_run_record
+from tinydet.train.pose_aux import convert_pose_checkpoint
 
 
 def train_pose_aux(opts, data, out: Path, callbacks=None):
     """Convert labels, train the pose twin with low box/DFL gains, convert back; returns a TrainResult."""
-    from tinydet.data.pose import to_pose_dataset
-    from tinydet.models.zoo import pose_twin, resolve_model
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.train.api import RUN_FILE, _run_trainer, _ultralytics_args, _write_run_record, sampled_data
-
     if str(opts.model).endswith(".pt"):
         raise TinydetError("the pose-aux recipe starts from a detect config (zoo name or YAML), not a checkpoint")
     detect_path = resolve_model(opts.model)
@@ -30,20 +31,17 @@ def train_pose_aux(opts, data, out: Path, callbacks=None):
     pose_data = sampled_data(opts, load_data_yaml(pose_data), out).yaml_path  # repeat-factor sampling, if asked
     gains = {"box": opts.recipe.pose_box_gain, "dfl": opts.recipe.pose_dfl_gain}
     pose_opts = replace(opts, overrides={**gains, **opts.overrides})  # an explicit --set box=... still wins
-    args = _ultralytics_args(pose_opts, Path(pose_data), out)
-    _write_run_record(out, pose_opts, Path(pose_data), pose_path)
+    args = ultralytics_args(pose_opts, Path(pose_data), out)
+    write_run_record(out, pose_opts, Path(pose_data), pose_path)
     record = yaml.safe_load((out / RUN_FILE).read_text())
     record["tinydet"]["detect_model"] = detect_path
     (out / RUN_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
-    _run_trainer(pose_path, opts.recipe, args, callbacks)
+    run_trainer(pose_path, opts.recipe, args, callbacks)
     return finish_pose_aux(out)
 
 
 def finish_pose_aux(out: Path):
     """Convert the pose run's best.pt into weights/best_detect.pt (with every check) and report it."""
-    from tinydet.train.api import RUN_FILE, TrainResult
-    from tinydet.train.pose_aux import convert_pose_checkpoint
-
     record = yaml.safe_load((out / RUN_FILE).read_text())["tinydet"]
     best = out / "weights" / "best.pt"
     if not best.is_file():

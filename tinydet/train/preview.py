@@ -2,7 +2,7 @@
 
 The preview builds ultralytics' training dataset exactly as `tinydet train` would (same data preparation,
 repeat-factor list, ultralytics arguments, albumentations list and recipe hook; through the public
-`RecipeDetectionTrainer.build_dataset` of tinydet's integration) and draws `dataset[i]`, the tensors a training
+`build_dataset` of tinydet's trainer, integrations/ultralytics/training/run.py) and draws `dataset[i]`, the tensors a training
 batch is made of: tinydet's recipe steps, then ultralytics' mosaic, affine, mixup, albumentations, HSV and flips.
 It shows the pipeline of the first epochs; ultralytics turns mosaic off for the last `close_mosaic` epochs (all
 of them when epochs <= close_mosaic): `--set mosaic=0` previews those.
@@ -18,7 +18,13 @@ import cv2
 import numpy as np
 import yaml
 
+from tinydet.data.datayaml import load_data_yaml
+from tinydet.data.outdir import check_new_folder, new_folder
+from tinydet.data.sampling import view_dataset
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.training.run import training_dataset as ultralytics_dataset
+from tinydet.models.zoo import resolve_model
+from tinydet.train.run import prepare_data, sampled_data, ultralytics_args, with_inline_albumentations
 
 PREVIEW_FILE = "augment_preview.png"
 RECORD_FILE = "augment_preview.yaml"
@@ -74,28 +80,14 @@ def grid(tiles: list[np.ndarray], columns: int | None = None, gap: int = 4) -> n
 def training_dataset(opts, workdir: Path):
     """ultralytics' training dataset for `opts` (a TrainOptions), built as `tinydet train` builds it, with its
     run files under `workdir`. Returns (dataset, class names, {image of a cleaned copy: the user's image})."""
-    from ultralytics import YOLO
-    from ultralytics.utils import callbacks
-
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.data.sampling import view_dataset
-    from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer
-    from tinydet.models.zoo import resolve_model
-    from tinydet.train.api import _ultralytics_args, prepare_data, sampled_data
-
     model_path = resolve_model(opts.model)
     data, sources = prepare_data(opts.data, workdir, opts.skip_bad)
     data = sampled_data(opts, data, workdir)
     if opts.recipe.repeat_factor_t <= 0:  # list the images through links: ultralytics' cache stays out of the data
         data = load_data_yaml(view_dataset(data.yaml_path, workdir / "view"))
-    args = _ultralytics_args(opts, data.yaml_path, workdir / "run")
-    args.update(model=model_path, device="cpu", workers=0, plots=False)
-    hooks = callbacks.get_default_callbacks()
-    hooks[RecipeCallback.event].append(RecipeCallback(opts.recipe))
-    trainer = RecipeDetectionTrainer(overrides=args, _callbacks=hooks)
-    trainer.model = YOLO(model_path).model  # only its strides matter here
-    dataset = trainer.build_dataset(trainer.data["train"], mode="train", batch=opts.batch)
-    return dataset, trainer.data["names"], sources
+    args = ultralytics_args(opts, data.yaml_path, workdir / "run")
+    dataset, names = ultralytics_dataset(model_path, opts.recipe, args, opts.batch)
+    return dataset, names, sources
 
 
 def source_image(path: str | Path, workdir: Path, sources: dict[Path, Path]) -> str:
@@ -115,9 +107,6 @@ def augment_preview(opts, out: str | Path, samples: int = 16, columns: int | Non
     `out` gets augment_preview.png and augment_preview.yaml (the recipe, the ultralytics arguments given, and
     per sample: the source image and the number of boxes).
     """
-    from tinydet.data.outdir import check_new_folder, new_folder
-    from tinydet.train.api import with_inline_albumentations
-
     if samples < 1:
         raise TinydetError(f"--samples must be at least 1, got {samples}")
     check_new_folder(out)

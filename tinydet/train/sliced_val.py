@@ -1,6 +1,6 @@
 """Sliced validation while training: pick best.pt on the numbers sliced inference will give.
 
-After ultralytics' whole-image validation of an epoch, the trainer (tinydet/integrations/ultralytics.py) calls
+After ultralytics' whole-image validation of an epoch, the trainer (tinydet/integrations/ultralytics/training/trainer.py) calls
 `sliced_validate` with its EMA model: every val image is cut into tiles, predicted and merged exactly as
 `tinydet val --slice` does (tinydet.eval.validate + tinydet.infer.sliced), and evaluated with tinydet's evaluator.
 The recipe's `fitness` computed on those predictions picks best.pt and drives early stopping; the metrics go
@@ -21,7 +21,12 @@ from typing import Callable
 
 import torch
 
+from tinydet.data.synth import parse_size
 from tinydet.errors import TinydetError
+from tinydet.eval.result import small_object_metrics
+from tinydet.eval.validate import ValOptions, slice_options, sliced_predictor, validate
+from tinydet.infer.device import resolve_device
+from tinydet.infer.backends.pytorch import TorchBackend
 
 PREFIX = "sliced/"
 # metrics written to results.csv every sliced validation (plus `sliced/fitness`), as tinydet names them
@@ -47,7 +52,6 @@ class SlicedValSettings:
         """The recipe's sliced-validation settings, or None when it has no `val_slice`."""
         if not recipe.val_slice:
             return None
-        from tinydet.data.synth import parse_size
 
         return cls(parse_size(str(recipe.val_slice)), float(recipe.val_overlap), recipe.val_slice_imgsz,
                    recipe.val_merge, int(recipe.val_slice_every), recipe.fitness)
@@ -109,16 +113,10 @@ def sliced_validate(model: torch.nn.Module | str | Path, data: str | Path, setti
     `tinydet val`'s defaults (conf 0.001, NMS IoU 0.7 inside a tile, 300 boxes per tile), evaluation its
     default blocks (coco, aitod, center). `log` receives a one-line summary.
     """
-    from tinydet.eval.result import small_object_metrics
-    from tinydet.eval.validate import ValOptions, slice_options, sliced_predictor, validate
-
     start = time.perf_counter()
     options = ValOptions(split="val", device=None if device is None else str(device))
     target = model
     if isinstance(model, torch.nn.Module):
-        from tinydet.infer.backends import resolve_device
-        from tinydet.infer.backends.pytorch import TorchBackend
-
         want_hw = slice_options(settings.slice_wh, settings.overlap, settings.merge, options, settings.imgsz).input_hw
         target = TorchBackend.from_module(model, resolve_device(options.device), want_hw)
     predictor = sliced_predictor(target, settings.slice_wh, settings.overlap, settings.merge, options, settings.imgsz)

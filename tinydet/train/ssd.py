@@ -29,7 +29,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tinydet.train.geometry import box_iou_one, hide_outside, resize_sample, shift_sample, shrink_floor
+from tinydet.train.geometry import (
+    box_iou_one,
+    hide_outside,
+    resize_sample,
+    shift_sample,
+    shrink_floor,
+)
 
 MIN_IOU_MODES = (None, 0.1, 0.3, 0.5, 0.7, 0.9, 0.0)  # None: keep the whole image; 0.0: no constraint
 TRIES_PER_MODE = 50

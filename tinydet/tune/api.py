@@ -7,16 +7,34 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import sqlalchemy.exc
+
+from tinydet.data.datayaml import load_data_yaml
+from tinydet.data.loading import load_dataset
 from tinydet.errors import TinydetError
-from tinydet.train.api import TrainOptions
+from tinydet.models.zoo import resolve_model
+from tinydet.train.api import TrainOptions, check_override_keys
 from tinydet.tune.metrics import DEFAULT_METRIC, resolve_metric
 from tinydet.tune.pruning import PrunerOptions, make_pruner
 from tinydet.tune.report import ReportFiles, write_reports
+from tinydet.tune.sampler import TrialSeededTPESampler
 from tinydet.tune.space import inert_parameters, load_space
 from tinydet.tune.storage import (
-    StorageOptions, describe_error, open_storage, redact, storage_url, with_driver,
+    StorageOptions,
+    describe_error,
+    open_storage,
+    redact,
+    storage_url,
+    with_driver,
 )
-from tinydet.tune.study import Progress, WorkerOptions, check_record, open_study, progress, run_worker
+from tinydet.tune.study import (
+    Progress,
+    WorkerOptions,
+    check_record,
+    open_study,
+    progress,
+    run_worker,
+)
 from tinydet.tune.trial import Objective
 
 
@@ -75,11 +93,6 @@ def _record(options: TuneOptions, space, metric) -> dict[str, Any]:
 def _check_plan(plan: TrainOptions, out: str | Path) -> None:
     """What would fail every trial fails once, before the study: the model, the overrides, the data (a bad label
     or image too, unless the trials skip them), the folder."""
-    from tinydet.data.datayaml import load_data_yaml
-    from tinydet.data.loading import load_dataset
-    from tinydet.models.zoo import resolve_model
-    from tinydet.train.api import check_override_keys
-
     resolve_model(plan.model)
     check_override_keys({**plan.recipe.ultralytics, **plan.overrides})
     if plan.skip_bad:  # each trial warns about what it skips; only the data.yaml must be right
@@ -93,10 +106,6 @@ def _check_plan(plan: TrainOptions, out: str | Path) -> None:
 def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult:
     """Join (or start) the study and run trials until it has `options.search.trials` finished trials; write
     OUT/trials.md, OUT/trials.csv and OUT/best_recipe.yaml after every trial and at the end."""
-    import sqlalchemy.exc
-
-    from tinydet.tune.sampler import TrialSeededTPESampler
-
     metric = resolve_metric(options.search.metric)
     space = load_space(options.search.space)
     _check_plan(options.plan, options.out)

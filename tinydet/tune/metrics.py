@@ -1,7 +1,7 @@
 """The objective of a search: one validation metric, named the way a user types it (`--metric APs`).
 
 Every epoch ultralytics' validator reports its box metrics as `metrics/<name>(B)` and tinydet's evaluator adds
-its small-object metrics as `metrics/<name>(T)` (see tinydet/integrations/ultralytics.py). All of them are
+its small-object metrics as `metrics/<name>(T)` (see tinydet/integrations/ultralytics/training/validator.py). All of them are
 higher-is-better, so a search always maximises.
 """
 

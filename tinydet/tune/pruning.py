@@ -28,7 +28,7 @@ class PrunerOptions:
 
 
 def make_pruner(options: PrunerOptions):
-    import optuna
+    import optuna  # optional: tinydet[tune]
 
     if options.kind == "none":
         return optuna.pruners.NopPruner()

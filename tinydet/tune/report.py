@@ -1,6 +1,6 @@
 """What a study leaves in OUT: trials.md and trials.csv (one row per trial) and best_recipe.yaml (the best
 trial as a recipe for `tinydet train --recipe-file`). Every file is written atomically (temporary file in the
-same folder, then rename: tinydet.infer.outputs.write_atomic), so a reader, or a second worker writing the same
+same folder, then rename: tinydet.files.write_atomic), so a reader, or a second worker writing the same
 file, never sees half a file."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from tinydet.infer.outputs import write_atomic
+from tinydet.files import write_atomic
 from tinydet.train.api import TrainOptions
 from tinydet.tune.space import SearchSpace
 from tinydet.tune.trial import trial_setup
@@ -88,7 +88,7 @@ def best_recipe_text(plan: TrainOptions, space: SearchSpace, trial, study_name: 
 
 def write_reports(study, plan: TrainOptions, space: SearchSpace, metric_name: str, out: Path) -> ReportFiles:
     """(Re)write OUT/trials.md, OUT/trials.csv and, once a trial has completed, OUT/best_recipe.yaml."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # optional: tinydet[tune]
 
     out = Path(out)
     trials = study.get_trials(deepcopy=False)

@@ -15,6 +15,7 @@ tinydet/tune/default_space.yaml; `docs/scaling.md` documents the format with an 
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,8 @@ from typing import Any
 import yaml
 
 from tinydet.errors import TinydetError
+from tinydet.integrations.ultralytics.arguments import argument_names, check_value
+from tinydet.train.recipe import Recipe
 
 DEFAULT_SPACE_FILE = Path(__file__).with_name("default_space.yaml")
 KINDS = ("float", "int", "categorical")
@@ -116,15 +119,11 @@ class SearchSpace:
 # Reading and checking
 # ----------------------------------------------------------------------------------------------------------------
 def _recipe_options() -> set[str]:
-    from tinydet.train.recipe import Recipe
-
     return {f.name for f in fields(Recipe)} - {"ultralytics"}
 
 
 def _ultralytics_arguments() -> set[str]:
-    from ultralytics.cfg import DEFAULT_CFG_DICT
-
-    return set(DEFAULT_CFG_DICT) - NOT_SEARCHABLE
+    return argument_names() - NOT_SEARCHABLE
 
 
 def _target(name: str, given: Any, where: str) -> str:
@@ -140,7 +139,6 @@ def _target(name: str, given: Any, where: str) -> str:
         raise TinydetError(f"{where}: '{name}' is both a recipe option and an ultralytics argument; set target:")
     if recipe or ultra:
         return "recipe" if recipe else "ultralytics"
-    import difflib
 
     if name in NOT_SEARCHABLE:
         raise TinydetError(f"{where}: '{name}' is set by the tune command itself, it cannot be searched")
@@ -176,13 +174,9 @@ def _check_values(p: Param, where: str) -> None:
     for value in values:
         try:
             if p.target == "recipe":
-                from tinydet.train.recipe import Recipe
-
                 Recipe(**{p.name: value})
             else:
-                from ultralytics.cfg import check_cfg
-
-                check_cfg({p.name: value})
+                check_value(p.name, value)
         except (TinydetError, TypeError, ValueError) as e:
             raise TinydetError(f"{where}: value {value!r} is not allowed: {e}") from None
 

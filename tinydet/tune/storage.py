@@ -9,11 +9,15 @@ RetryFailedTrialCallback).
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy.exc
+from sqlalchemy.engine import make_url
 
 from tinydet.errors import TinydetError
 
@@ -55,8 +59,6 @@ def storage_url(url: str | None, out: Path) -> str:
 def with_driver(url: str) -> str:
     """postgresql://... names no driver, and SQLAlchemy 2.1 then wants psycopg (3); when only psycopg2 is
     installed (tinydet's `tune` extra installs psycopg2-binary), say postgresql+psycopg2:// instead."""
-    import importlib.util
-
     scheme, sep, rest = url.partition("://")
     if sep and scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None \
             and importlib.util.find_spec("psycopg2") is not None:
@@ -67,8 +69,6 @@ def with_driver(url: str) -> str:
 def redact(url: str) -> str:
     """The URL with its password replaced by ***, for messages and logs."""
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not parseable: blank whatever sits between ':' and '@' after the scheme
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
@@ -76,8 +76,6 @@ def redact(url: str) -> str:
 
 def _password(url: str) -> str | None:
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).password
     except Exception:
         return None
@@ -96,8 +94,7 @@ def describe_error(error: BaseException, url: str) -> str:
 def open_storage(options: StorageOptions, out: Path):
     """An optuna RDBStorage with heartbeats and retries; a TinydetError naming the URL (no password) if the
     database cannot be reached or the URL is wrong."""
-    import optuna
-    import sqlalchemy.exc
+    import optuna  # optional: tinydet[tune]
 
     url = with_driver(storage_url(options.url, out))
     if url.startswith("sqlite:///"):

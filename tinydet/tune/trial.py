@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from tinydet.train import api as train_api
 from tinydet.train.api import TrainOptions
 from tinydet.train.recipe import Recipe
 from tinydet.tune.metrics import Metric
@@ -66,9 +67,7 @@ class Objective:
         return self.out / TRIALS_DIR / str(number)
 
     def __call__(self, trial) -> float:
-        import optuna
-
-        from tinydet.train import api as train_api
+        import optuna  # optional: tinydet[tune]
 
         self.current = trial.number
         setup = trial_setup(self.plan, self.space, self.space.suggest(trial))

@@ -1,22 +1,25 @@
 """Dataset formats: one reader and one writer per format, all through tinydet.data.dataset.
 
-`detect_format` guesses the format of a path; `READERS` / `WRITERS` map format names to functions.
+`FORMATS` (formats/registry.py) maps each format name to its reader and writer; importing this package
+registers all four. `detect_format` guesses the format of a path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tinydet.data.formats import coco, visdrone, voc, yolo  # noqa: F401  (each registers its format)
+from tinydet.data.formats.registry import FORMATS, Format
+from tinydet.data.formats.visdrone import is_split_folder
 from tinydet.errors import DataError
 
-FORMATS = ("yolo", "coco", "voc", "visdrone")
+__all__ = ["FORMATS", "Format", "detect_format"]
+
 
 
 def detect_format(path: str | Path) -> str:
     """'yolo' for a .yaml file or a folder with data.yaml, 'coco' for a .json file or a folder of them, 'voc' for
     a folder with Annotations/, 'visdrone' for a folder with images/ + annotations/ (or sub-folders that have)."""
-    from tinydet.data.formats.visdrone import is_split_folder
-
     p = Path(path)
     if not p.exists():
         raise DataError("dataset not found", p)

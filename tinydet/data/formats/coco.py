@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from tinydet.data.dataset import Dataset, ImageLabels
-from tinydet.data.formats.common import (checked_image, copy_image, progress, relative_paths, select_splits,
-                                         split_from_name)
+from tinydet.data.formats.common import (
+    checked_image,
+    copy_image,
+    progress,
+    relative_paths,
+    select_splits,
+    split_from_name,
+)
+from tinydet.data.formats.registry import FORMATS, Format
 from tinydet.data.options import ReadOptions, WriteOptions
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -233,3 +240,6 @@ def write_coco(dataset: Dataset, root: Path, options: WriteOptions = WriteOption
         coco = coco_dict(images, [rel.as_posix() for rel in rels], dataset.names, ids, dataset.kpt_shape)
         (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
     return root
+
+
+FORMATS.add("coco", Format(read=read_coco, write=write_coco))

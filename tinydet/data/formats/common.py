@@ -7,6 +7,8 @@ import shutil
 import warnings
 from pathlib import Path, PurePath
 
+from tqdm import tqdm
+
 from tinydet.data.dataset import ImageLabels
 from tinydet.data.images import probe_image
 from tinydet.data.validate import DataWarning, ProblemLog
@@ -17,8 +19,6 @@ SPLITS = ("train", "val", "test")
 
 def progress(items, desc: str, total: int | None = None):
     """A tqdm progress bar on stderr, shown only on a terminal."""
-    from tqdm import tqdm
-
     return tqdm(items, desc=desc, total=total, unit="img", disable=None, leave=False)
 
 

@@ -20,8 +20,19 @@ import numpy as np
 
 from tinydet.data.dataset import Dataset, ImageLabels
 from tinydet.data.datayaml import IMAGE_SUFFIXES
-from tinydet.data.formats.common import (checked_image, copy_image, floats, number, progress, read_names,
-                                         read_text, relative_paths, select_splits, split_from_name)
+from tinydet.data.formats.common import (
+    checked_image,
+    copy_image,
+    floats,
+    number,
+    progress,
+    read_names,
+    read_text,
+    relative_paths,
+    select_splits,
+    split_from_name,
+)
+from tinydet.data.formats.registry import FORMATS, Format
 from tinydet.data.options import ReadOptions
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -161,3 +172,6 @@ def write_visdrone(dataset: Dataset, root: Path) -> Path:
             ann.write_text(visdrone_lines(im))
     (root / "classes.txt").write_text("".join(f"{n}\n" for n in dataset.names))
     return root
+
+
+FORMATS.add("visdrone", Format(read=read_visdrone, write=lambda dataset, root, options: write_visdrone(dataset, root)))

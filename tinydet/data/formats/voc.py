@@ -10,6 +10,7 @@ else the sorted names found in the XML files. Objects marked `<difficult>1</diff
 
 from __future__ import annotations
 
+import warnings
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,19 @@ import numpy as np
 
 from tinydet.data.dataset import Dataset
 from tinydet.data.datayaml import IMAGE_SUFFIXES
-from tinydet.data.formats.common import (checked_image, copy_image, floats, number, progress, read_names,
-                                         relative_paths, select_splits)
+from tinydet.data.formats.common import (
+    checked_image,
+    copy_image,
+    floats,
+    number,
+    progress,
+    read_names,
+    relative_paths,
+    select_splits,
+)
+from tinydet.data.formats.registry import FORMATS, Format
 from tinydet.data.options import ReadOptions
-from tinydet.data.validate import ProblemLog, checked_labels
+from tinydet.data.validate import DataWarning, ProblemLog, checked_labels
 from tinydet.errors import DataError
 
 
@@ -214,10 +224,6 @@ def write_voc(dataset: Dataset, root: Path) -> Path:
     under the same id, every id is prefixed with its split (`train/0001`). Regions that ignore every class
     (class -1) have no VOC form and are dropped, with a warning.
     """
-    import warnings
-
-    from tinydet.data.validate import DataWarning
-
     plan = {split: relative_paths([im.file for im in images]) for split, images in dataset.splits.items()}
     owner: dict[str, Path] = {}
     clash = False
@@ -246,3 +252,6 @@ def write_voc(dataset: Dataset, root: Path) -> Path:
     if dropped:
         warnings.warn(f"{dropped} ignore regions for every class dropped: VOC has no such regions", DataWarning)
     return root
+
+
+FORMATS.add("voc", Format(read=read_voc, write=lambda dataset, root, options: write_voc(dataset, root)))

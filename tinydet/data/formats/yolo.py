@@ -17,9 +17,22 @@ import numpy as np
 import yaml
 
 from tinydet.data.dataset import Dataset, ImageLabels
-from tinydet.data.datayaml import label_path_for, list_origins, load_data_yaml, split_images
-from tinydet.data.formats.common import (checked_image, copy_image, floats, progress, read_text, relative_paths,
-                                         warn_dropped_ignore)
+from tinydet.data.datayaml import (
+    label_path_for,
+    list_origins,
+    load_data_yaml,
+    split_images,
+)
+from tinydet.data.formats.common import (
+    checked_image,
+    copy_image,
+    floats,
+    progress,
+    read_text,
+    relative_paths,
+    warn_dropped_ignore,
+)
+from tinydet.data.formats.registry import FORMATS, Format
 from tinydet.data.images import image_size
 from tinydet.data.validate import ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -290,3 +303,7 @@ def write_yolo(dataset: Dataset, root: Path) -> Path:
             label_file.write_text(label_lines(kept.boxes, kept.classes, im.width, im.height, kps, kdim))
     return write_data_yaml(root, dataset.names, list(dataset.splits), dataset.kpt_shape, dataset.flip_idx,
                            comment=f"Written by tinydet from {dataset.source or 'a dataset'}")
+
+
+FORMATS.add("yolo", Format(read=lambda path, splits, log, options: read_yolo(path, splits, log, options.decode),
+                           write=lambda dataset, root, options: write_yolo(dataset, root)))

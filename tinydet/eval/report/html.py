@@ -20,6 +20,7 @@ from tinydet.eval.report import plots
 from tinydet.eval.report.samples import CSS_COLOURS, sample_picture
 from tinydet.eval.runs import RunEvaluation, evaluate_run
 from tinydet.eval.summary import mean_ap, mean_ar, threshold_index
+from tinydet.files import write_atomic
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -261,8 +262,6 @@ def build_report(run_dirs: Sequence[str | Path], split: str = "val", refresh: bo
 
 def write_report(run_dirs: Sequence[str | Path], out: str | Path, **kwargs) -> Path:
     """Build the report and write it atomically to `out`."""
-    from tinydet.infer.outputs import write_atomic
-
     out = Path(out)
     write_atomic(out, build_report(run_dirs, **kwargs))
     return out

@@ -16,10 +16,10 @@ ERROR_COLOURS = {"localisation": "#f2a33a", "classification": "#8e6bd6", "duplic
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # heavy (0.3 s): only where a plot is drawn
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy (0.3 s): only where a plot is drawn
 
     return plt
 

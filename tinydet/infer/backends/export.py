@@ -17,8 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from tinydet.errors import TinydetError
 from tinydet.infer.backends import round_to_stride
+from tinydet.infer.backends.pytorch import head_info, load_yolo
 
 _ARTIFACTS = {"onnx": "model.onnx", "openvino": "model_openvino_model/model.xml"}
 
@@ -54,7 +57,6 @@ def exported(checkpoint: Path, fmt: str, want_hw: tuple[int, int]) -> tuple[Path
         meta = json.loads(done.read_text())
         if tuple(meta["input_hw"]) == round_to_stride(want_hw, meta["stride"]):
             return done.parent / _ARTIFACTS[fmt], meta
-    from tinydet.infer.backends.pytorch import head_info, load_yolo
 
     names, stride, end2end = head_info(load_yolo(checkpoint))
     input_hw = round_to_stride(want_hw, stride)
@@ -91,13 +93,11 @@ def exported_end2end(artifact: Path, fmt: str, default: bool) -> bool:
     """Whether the exported graph ends in the NMS-free head ([B, K, 6]), from the metadata ultralytics embeds."""
     value = None
     if fmt == "onnx":
-        import onnx
+        import onnx  # optional: tinydet[export]
 
         props = {p.key: p.value for p in onnx.load(str(artifact), load_external_data=False).metadata_props}
         value = props.get("end2end")
     else:
-        import yaml
-
         meta_file = artifact.parent / "metadata.yaml"
         if meta_file.exists():
             value = (yaml.safe_load(meta_file.read_text()) or {}).get("end2end")

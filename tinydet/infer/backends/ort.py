@@ -7,10 +7,12 @@ from pathlib import Path
 import torch
 
 from tinydet.errors import TinydetError
+from tinydet.infer.backends import BACKENDS, Backend
 from tinydet.infer.backends.export import exported, names_from_meta
 
 
-class OnnxRuntimeBackend:
+@BACKENDS.register("onnxruntime")
+class OnnxRuntimeBackend(Backend):
     def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int]):
         try:
             import onnxruntime  # noqa: F401  (a clear error before exporting)
@@ -20,6 +22,11 @@ class OnnxRuntimeBackend:
         self._open(artifact, meta, device)
 
     @classmethod
+    def load(cls, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool, nms_free: bool) -> OnnxRuntimeBackend:
+        """The registry's way in (`load_backend`, which has checked `half` and `nms_free` already)."""
+        return cls(path, device, want_hw)
+
+    @classmethod
     def from_artifact(cls, artifact: Path, meta: dict, device: torch.device = torch.device("cpu")) -> OnnxRuntimeBackend:
         """A backend for an ONNX file exported elsewhere (`tinydet export`); `meta` as `exported()` returns it."""
         self = cls.__new__(cls)
@@ -27,7 +34,7 @@ class OnnxRuntimeBackend:
         return self
 
     def _open(self, artifact: Path, meta: dict, device: torch.device) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # optional: tinydet[export]
 
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])

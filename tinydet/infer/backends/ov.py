@@ -12,10 +12,12 @@ from pathlib import Path
 import torch
 
 from tinydet.errors import TinydetError
+from tinydet.infer.backends import BACKENDS, Backend
 from tinydet.infer.backends.export import exported, names_from_meta
 
 
-class OpenVinoBackend:
+@BACKENDS.register("openvino")
+class OpenVinoBackend(Backend):
     takes_uint8 = True  # __call__ also takes uint8 [B, H, W, 3] RGB (see tinydet.infer.backends)
 
     def __init__(self, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool = False):
@@ -29,6 +31,11 @@ class OpenVinoBackend:
         self._open(artifact, meta, half)
 
     @classmethod
+    def load(cls, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool, nms_free: bool) -> OpenVinoBackend:
+        """The registry's way in (`load_backend`, which has checked `half` and `nms_free` already)."""
+        return cls(path, device, want_hw, half)
+
+    @classmethod
     def from_artifact(cls, artifact: Path, meta: dict, half: bool = False) -> OpenVinoBackend:
         """A backend for an OpenVINO model.xml exported elsewhere (`tinydet export`), on the CPU."""
         self = cls.__new__(cls)
@@ -36,7 +43,7 @@ class OpenVinoBackend:
         return self
 
     def _open(self, artifact: Path, meta: dict, half: bool) -> None:
-        import openvino as ov
+        import openvino as ov  # optional: tinydet[export]
 
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])
@@ -51,12 +58,12 @@ class OpenVinoBackend:
     def _for_batch(self, n: int, uint8: bool):
         compiled = self._compiled.get((n, uint8))
         if compiled is None:
-            import openvino as ov
+            import openvino as ov  # optional: tinydet[export]
 
             model = self._core.read_model(str(self._xml))
             model.reshape({model.inputs[0].any_name: [n, 3, *self.input_hw]})
             if uint8:
-                from openvino.preprocess import PrePostProcessor
+                from openvino.preprocess import PrePostProcessor  # optional: tinydet[export]
 
                 ppp = PrePostProcessor(model)
                 ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from pathlib import Path
 
 import torch
 
-from tinydet.errors import TinydetError
-from tinydet.infer.backends import round_to_stride
+from tinydet.infer.backends import BACKENDS, Backend, round_to_stride
+from tinydet.integrations.ultralytics.builder import select_nms_free_head
+from tinydet.integrations.ultralytics.checkpoints import load_detect_yolo
+from tinydet.models.zoo import resolve_model
 
 
-def load_yolo(path: Path):
+def load_yolo(path: str | Path):
     """An ultralytics YOLO for a detection (or pose) checkpoint, with a clear error for anything else."""
-    from tinydet.infer.full import load_model
-
-    try:
-        yolo = load_model(path)
-    except TinydetError:
-        raise
-    except Exception as e:  # a corrupt or foreign file fails deep inside torch.load / ultralytics
-        raise TinydetError(f"{path}: cannot load as an ultralytics checkpoint ({type(e).__name__}: {e})") from None
-    if yolo.task not in ("detect", "pose"):
-        raise TinydetError(f"{path}: a '{yolo.task}' model; sliced prediction needs a detection (or pose) model")
-    return yolo
+    return load_detect_yolo(Path(resolve_model(path)))
 
 
 def head_info(yolo) -> tuple[dict[int, str], int, bool]:
@@ -38,7 +31,8 @@ def module_head_info(module: torch.nn.Module, names: dict) -> tuple[dict[int, st
     return names, stride, end2end
 
 
-class TorchBackend:
+@BACKENDS.register("torch")
+class TorchBackend(Backend):
     """A detection (or pose) model in eval mode, fused; `__call__`: float32 `[B, 3, H, W]` -> raw head output.
     `nms_free`: a YOLO26-style head's end-to-end branch (`[B, K, 6]` top-k boxes) instead of the one-to-many."""
 
@@ -46,19 +40,20 @@ class TorchBackend:
                  nms_free: bool = False):
         yolo = load_yolo(path)
         if nms_free:
-            from tinydet.integrations.ultralytics import select_nms_free_head
-
             select_nms_free_head(yolo.model, path)  # before fusing, which drops the other branch
         yolo.fuse()
         self._setup(yolo.model, head_info(yolo), device, want_hw, half)
+
+    @classmethod
+    def load(cls, path: Path, device: torch.device, want_hw: tuple[int, int], half: bool, nms_free: bool) -> TorchBackend:
+        """The registry's way in (`load_backend`)."""
+        return cls(path, device, want_hw, half, nms_free)
 
     @classmethod
     def from_module(cls, module: torch.nn.Module, device: torch.device, want_hw: tuple[int, int]) -> "TorchBackend":
         """A backend for a model in memory (ultralytics DetectionModel / PoseModel, e.g. a trainer's EMA), run as
         its checkpoint would be: a copy with fp16-rounded weights (checkpoints store fp16), fused. `module` is
         not changed."""
-        from copy import deepcopy
-
         copy = deepcopy(module).half().float()
         if hasattr(copy, "criterion"):
             copy.criterion = None  # training-only state, not needed to predict

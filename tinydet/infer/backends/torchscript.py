@@ -10,10 +10,11 @@ from pathlib import Path
 
 import torch
 
+from tinydet.infer.backends import Backend
 from tinydet.infer.backends.export import names_from_meta
 
 
-class TorchScriptBackend:
+class TorchScriptBackend(Backend):
     def __init__(self, artifact: Path, meta: dict, device: torch.device = torch.device("cpu")):
         self.names, self.stride, self.end2end = names_from_meta(meta), meta["stride"], meta["end2end"]
         self.input_hw = tuple(meta["input_hw"])

@@ -13,41 +13,25 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
+
+from tinydet.data.formats.yolo import read_yolo
+from tinydet.data.synth import SynthSpec, make_synthetic_dataset
+from tinydet.demo.options import DemoOptions
+from tinydet.detections import Detections
 from tinydet.errors import TinydetError
-
-
-@dataclass
-class DemoOptions:
-    """The demo's budget. Defaults were chosen so both models finish in minutes on 2 CPU cores (README)."""
-
-    out: str = "runs/demo"
-    images: int = 160
-    val_images: int = 64
-    size: int = 256
-    density: float = 250.0  # objects per megapixel: dense scenes give a small model enough boxes to learn from
-    epochs: int = 12
-    imgsz: int = 256
-    batch: int = 8  # more optimizer steps for the same images: from scratch, steps matter more than batch size
-    seed: int = 0
-    models: tuple[str, ...] = ("yolov8n", "yolov8n-p2")
-    device: str | None = None
-    # AdamW at lr0 0.004 (ultralytics' automatic choice here is 0.0014) and scale jitter 0.25 (not 0.5, which
-    # shrinks 4 px objects to 2 px): 8-epoch trials on the demo data reached mAP50 0.034 against 0.006 with
-    # ultralytics' defaults. With epochs <= close_mosaic (10) mosaic stays off.
-    ultralytics: dict = field(default_factory=lambda: {"warmup_epochs": 1, "plots": False, "optimizer": "AdamW",
-                                                       "lr0": 0.004, "scale": 0.25})
-
-    def __post_init__(self) -> None:
-        """Bad numbers stop here, before minutes of data generation."""
-        from tinydet.errors import TinydetError
-
-        for name, value, least in (("--epochs", self.epochs, 1), ("--imgsz", self.imgsz, 64), ("--batch", self.batch, 1),
-                                   ("--images", self.images, 1), ("--val-images", self.val_images, 1)):
-            if value < least:
-                raise TinydetError(f"{name} must be at least {least}, got {value}")
+from tinydet.eval import small_object_metrics
+from tinydet.eval.validate import ValOptions, validate
+from tinydet.files import write_atomic
+from tinydet.infer.backends.pytorch import load_yolo
+from tinydet.infer.outputs import draw
+from tinydet.infer.sliced import SlicedPredictor, SliceOptions
+from tinydet.integrations.ultralytics.checkpoints import model_size
+from tinydet.train.api import TrainOptions, resume, train
 
 
 @dataclass
@@ -72,8 +56,6 @@ def _finished(run_dir: Path, epochs: int) -> bool:
 
 
 def _train(model: str, data_yaml: Path, opts: DemoOptions, run_dir: Path) -> float:
-    from tinydet.train.api import TrainOptions, resume, train
-
     t0 = time.time()
     if _finished(run_dir, opts.epochs):
         print(f"[demo] {model}: already trained, reusing {run_dir}")
@@ -93,11 +75,8 @@ def _train(model: str, data_yaml: Path, opts: DemoOptions, run_dir: Path) -> flo
 
 
 def _model_size(checkpoint: Path, imgsz: int) -> tuple[float, float]:
-    from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import get_flops
-
-    model = YOLO(str(checkpoint)).model
-    return sum(p.numel() for p in model.parameters()) / 1e6, get_flops(model, imgsz)
+    params, gflops = model_size(load_yolo(checkpoint), imgsz)
+    return params / 1e6, gflops or 0.0
 
 
 def _cell(value: float | None) -> str:
@@ -115,23 +94,15 @@ def format_table(rows: list[DemoRow], title: str) -> str:
 
 def _picture(rows: list[DemoRow], runs: Path, data_yaml: Path, opts: DemoOptions, out: Path) -> None:
     """Ground truth and each model's boxes (confidence >= 0.25) side by side on the first validation image."""
-    import cv2
-    import numpy as np
-
-    from tinydet.data.formats.yolo import read_yolo
-    from tinydet.detections import Detections
-    from tinydet.infer.full import FullImageOptions, load_model, predict_images
-    from tinydet.infer.outputs import draw, write_atomic
-
     image = read_yolo(data_yaml, splits=("val",)).splits["val"][0]
     pixels = cv2.imread(str(image.file))
     names = dict(enumerate(("disc", "square", "triangle", "cross")))
     gt = Detections(image.boxes, np.ones(len(image)), image.classes)
     panels = [("ground truth", draw(pixels, gt, names, (0, 200, 255)))]
     for row in rows:
-        model = load_model(runs / row.model / "weights" / "best.pt")
-        names = model.names
-        _, dets = next(predict_images(model, [image.file], FullImageOptions(imgsz=opts.imgsz, conf=0.25, device=opts.device)))
+        predictor = SlicedPredictor(runs / row.model / "weights" / "best.pt",
+                                    SliceOptions(slice=None, imgsz=opts.imgsz, conf=0.25, device=opts.device))
+        names, dets = predictor.names, predictor(image.file)
         panels.append((row.model, draw(pixels, dets, names)))
     scale = max(1, 512 // pixels.shape[0])
     tiles = []
@@ -146,8 +117,6 @@ def _picture(rows: list[DemoRow], runs: Path, data_yaml: Path, opts: DemoOptions
 def _check_same_options(out: Path, opts: DemoOptions) -> None:
     """Record the options in `out/demo_options.json`; a folder made with other options is refused, since its
     finished runs would be reused as if they had been trained with these."""
-    from tinydet.infer.outputs import write_atomic
-
     record = out / "demo_options.json"
     wanted = {k: v for k, v in json.loads(json.dumps(asdict(opts))).items() if k != "out"}
     if record.is_file():
@@ -166,11 +135,6 @@ def _check_same_options(out: Path, opts: DemoOptions) -> None:
 
 def run_demo(opts: DemoOptions = DemoOptions()) -> list[DemoRow]:
     """Run the demo (see the module docstring); returns one row per model."""
-    from tinydet.data.synth import SynthSpec, make_synthetic_dataset
-    from tinydet.eval import small_object_metrics
-    from tinydet.eval.validate import ValOptions, validate
-    from tinydet.infer.outputs import write_atomic
-
     out = Path(opts.out).resolve()
     t0 = time.time()
     _check_same_options(out, opts)
