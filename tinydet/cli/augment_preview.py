@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from tinydet.cli.common import parse_overrides
+from tinydet.cli.train import add_recipe_flags
 
 
 def register(sub, formatter) -> None:
-    from tinydet.cli.train import add_recipe_flags
-
     p = sub.add_parser(
         "augment-preview",
         help="draw augmented training samples (the real training pipeline) with their boxes",
@@ -28,19 +26,7 @@ def register(sub, formatter) -> None:
     p.add_argument("--skip-bad", action="store_true",
                    help="warn about bad labels/images and preview the rest instead of stopping")
     p.add_argument("--recipe-file", default=None, help="YAML recipe, as for `tinydet train`")
-    add_recipe_flags(p, "recipe options (as in `tinydet train`)")
+    add_recipe_flags(p, " (as in `tinydet train`)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="an ultralytics train argument, e.g. --set mosaic=0 --set degrees=10 (repeatable)")
-    p.set_defaults(run=run, sync_bn=None)
-
-
-def run(args) -> int:
-    from tinydet.cli.train import recipe_from_args
-    from tinydet.train.api import TrainOptions
-    from tinydet.train.preview import augment_preview
-
-    opts = TrainOptions(data=args.data, model=args.model, imgsz=args.imgsz, seed=args.seed, out=args.out,
-                        skip_bad=args.skip_bad, recipe=recipe_from_args(args),
-                        overrides=parse_overrides(args.overrides))
-    print(f"preview: {augment_preview(opts, args.out, args.samples, args.columns)}")
-    return 0
+    p.set_defaults(sync_bn=None)

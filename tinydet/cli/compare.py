@@ -15,25 +15,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--split", default="val", help="dataset split to evaluate on")
     p.add_argument("--refresh", action="store_true", help="ignore cached evaluations and predict again")
     p.add_argument("--out", default=None, help="also write the table to this file")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    import sys
-    from pathlib import Path
-
-    from tinydet.cli.common import check_output_file
-    from tinydet.eval.compare import markdown_table
-    from tinydet.eval.params import EvalOptions
-    from tinydet.eval.runs import evaluate_run
-
-    check_output_file(args.out, "--out", (".md", ".txt"))
-    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731  (stdout is the table)
-    evals = [evaluate_run(r, args.split, args.refresh, EvalOptions(blocks=("coco", "aitod")), log) for r in args.runs]
-    table = markdown_table(evals)
-    print(table)
-    if args.out:
-        from tinydet.infer.outputs import write_atomic
-
-        write_atomic(Path(args.out), table + "\n")
-    return 0

@@ -23,24 +23,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--coco-first-id", type=int, default=0, help="COCO category id of class 0")
     p.add_argument("--coco-keep-ids", action="store_true",
                    help="COCO -> COCO: keep the source's category ids")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.cli.dataopts import data_warnings_printed, load
-    from tinydet.data.convert import write_dataset
-    from tinydet.data.options import WriteOptions
-    from tinydet.data.outdir import check_new_folder
-
-    check_new_folder(args.out)
-    with data_warnings_printed("convert"):
-        dataset = load("convert", args)
-        if args.to == "pose":
-            from tinydet.data.pose import with_centre_keypoints
-
-            written = write_dataset(with_centre_keypoints(dataset), args.out, "yolo")
-        else:
-            options = WriteOptions(coco_first_id=args.coco_first_id, coco_keep_ids=args.coco_keep_ids)
-            written = write_dataset(dataset, args.out, args.to, options)
-    print(written)
-    return 0

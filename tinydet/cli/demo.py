@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tinydet.demo.options import DemoOptions
+
 
 def register(sub, formatter) -> None:
-    from tinydet.demo import DemoOptions
-
     d = DemoOptions()
     p = sub.add_parser(
         "demo",
@@ -26,14 +26,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--models", nargs="+", default=list(d.models), help="zoo names to compare (first = baseline)")
     p.add_argument("--device", default=None)
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.demo import DemoOptions, run_demo
-
-    run_demo(DemoOptions(out=args.out, images=args.images, val_images=args.val_images, size=args.imgsz,
-                         density=args.density,
-                         epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
-                         models=tuple(args.models), device=args.device))
-    return 0

@@ -11,13 +11,6 @@ def add_eval_options(p) -> None:
     p.add_argument("--blocks", default="coco,aitod,center", help="comma-separated subset of coco,aitod,center")
 
 
-def eval_options(args, **extra):
-    from tinydet.eval.params import EvalOptions
-
-    blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
-    return EvalOptions(blocks=blocks, max_dets=args.max_dets, **extra)
-
-
 def register(sub, formatter) -> None:
     p = sub.add_parser(
         "eval",
@@ -39,17 +32,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--category-offset", type=int, default=0, help="added to every category_id of a results JSON")
     add_eval_options(p)
     p.add_argument("--json", default=None, help="also write all metrics to this JSON file")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.cli.common import check_output_file
-    from tinydet.eval.format import format_result
-    from tinydet.eval.io import evaluate_files, write_result_json
-
-    check_output_file(args.json, "--json", (".json",), [args.gt, args.pred])
-    result = evaluate_files(args.gt, args.pred, args.split, eval_options(args), args.category_offset)
-    print(format_result(result))
-    if args.json:
-        write_result_json(args.json, result, gt=args.gt, pred=args.pred, split=args.split)
-    return 0

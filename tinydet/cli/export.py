@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tinydet.export.spec import FORMATS
+
 DESCRIPTION = """\
 Export a checkpoint with ultralytics' exporter (ONNX simplified), then run the export and the PyTorch model on
 the same images (the val split of --data, else synthetic images) and print their parity: the largest difference
@@ -18,8 +20,6 @@ examples:
 
 
 def register(sub, formatter) -> None:
-    from tinydet.export.artifact import FORMATS
-
     p = sub.add_parser("export", help="export a checkpoint and check it against PyTorch", description=DESCRIPTION,
                        formatter_class=formatter)
     p.add_argument("--model", required=True, help="checkpoint (.pt)")
@@ -34,26 +34,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--images", type=int, default=4, help="images the parity check runs on")
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold of the boxes parity compares")
     p.add_argument("--no-check", action="store_true", help="keep the export even when parity fails")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.errors import TinydetError
-    from tinydet.export import ExportSpec, export_model
-
-    if args.images < 1:
-        raise TinydetError(f"--images must be at least 1, got {args.images}")
-    spec = ExportSpec(format=args.format, imgsz=args.imgsz, half=args.half, int8=args.int8, data=args.data,
-                      dynamic=args.dynamic)
-    report = export_model(args.model, spec, args.out, check=not args.no_check, parity_images=args.images,
-                          conf=args.conf)
-    print(f"exported {args.model} -> {report.artifact.path} ({args.format}, {spec.precision})")
-    if report.parity is None:
-        print("parity: not checked (tinydet cannot run TensorRT engines itself)")
-    else:
-        print(report.parity.summary())
-        for failure in report.parity.failures:
-            print(f"  warning: {failure}")
-    if report.int8 is not None:
-        print(report.int8.summary())
-    return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tinydet.cli.dataopts import add_dataset_arguments
+
 DESCRIPTION = """\
 Hard-negative mining (docs/toolbox.md). Predicts every training image with --model; a prediction whose IoU with
 every ground-truth box (any class, ignore regions included) is below --iou is a false positive on background.
@@ -16,8 +18,6 @@ example:
 
 
 def register(sub, formatter) -> None:
-    from tinydet.cli.dataopts import add_dataset_arguments
-
     p = sub.add_parser("mine-negatives", help="add the background a model fires on as empty-label training images",
                        description=DESCRIPTION, formatter_class=formatter)
     p.add_argument("--model", required=True, help="checkpoint (.pt) whose false positives are mined")
@@ -31,52 +31,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold of the predictions")
     p.add_argument("--imgsz", type=int, default=640, help="network input size (long side) for prediction")
     p.add_argument("--device", default=None, help="cpu, 0, cuda:0, mps (default: first GPU if any, else cpu)")
-    p.set_defaults(run=run)
-
-
-def make_predictor(args):
-    """predict(files) -> (file, Detections in its pixels), whole images through the checkpoint."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from tinydet.errors import TinydetError
-    from tinydet.infer.sliced import SliceOptions, SlicedPredictor
-
-    if not Path(args.model).is_file():
-        raise TinydetError(f"--model: checkpoint not found: {args.model}")
-    predictor = SlicedPredictor(args.model, SliceOptions(slice=None, imgsz=args.imgsz, conf=args.conf,
-                                                          device=args.device))
-
-    def predict(files):
-        for file in tqdm(files, desc="mine-negatives", unit="img"):
-            yield file, predictor(file)
-
-    return predict
-
-
-def run(args) -> int:
-    import json
-    import sys
-
-    from tinydet.cli.dataopts import data_warnings_printed, load
-    from tinydet.data.negatives import MANIFEST, MiningOptions, mine_negatives
-    from tinydet.data.outdir import check_new_folder
-    from tinydet.errors import TinydetError
-
-    if not args.data:
-        raise TinydetError("--data is required (the dataset whose training images are mined)")
-    if not 0 <= args.conf <= 1:
-        raise TinydetError(f"--conf must be in [0, 1], got {args.conf}")
-    options = MiningOptions(iou=args.iou, crop=args.crop, max_per_image=args.max_per_image, margin=args.margin)
-    check_new_folder(args.out)  # before reading the data or loading the model
-    with data_warnings_printed("mine-negatives"):
-        dataset = load("mine-negatives", args)
-        predict = make_predictor(args)
-        info = {"model": str(args.model), "conf": args.conf, "imgsz": args.imgsz}
-        data_yaml = mine_negatives(dataset, predict, args.out, options, info)
-    manifest = json.loads((data_yaml.parent / MANIFEST).read_text())
-    print(f"{manifest['negative_images']} negative images ({manifest['windows']} windows) from "
-          f"{manifest['train_images']} training images", file=sys.stderr)
-    print(data_yaml)
-    return 0

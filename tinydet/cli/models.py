@@ -19,22 +19,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--nc", type=int, default=80, help="number of classes to build with")
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    import json
-
-    from tinydet.errors import TinydetError
-    from tinydet.models.info import describe_all, format_table, select
-
-    if args.nc < 1 or args.imgsz < 32:
-        raise TinydetError("--nc must be at least 1 and --imgsz at least 32")
-    entries = select(task=args.task, scale=None if args.scale == "all" else args.scale, contains=args.contains)
-    infos = describe_all(entries, nc=args.nc, imgsz=args.imgsz)
-    if args.json:
-        print(json.dumps([i.to_dict() for i in infos], indent=1))
-    else:
-        print(format_table(infos))
-        print(f"\n{len(infos)} models, nc={args.nc}, GFLOPs at {args.imgsz}x{args.imgsz}")
-    return 0

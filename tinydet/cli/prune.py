@@ -27,15 +27,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--round", dest="round_to", type=int, default=8,
                    help="round kept channel counts up to a multiple of this (1 = off)")
     p.add_argument("--imgsz", type=int, default=640, help="input size GFLOPs are counted at")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.compress.checkpoint import PruneOptions, prune_checkpoint
-
-    options = PruneOptions(ratio=args.ratio, criterion=args.criterion, min_channels=args.min_channels,
-                           round_to=args.round_to, imgsz=args.imgsz)
-    result = prune_checkpoint(args.model, args.out, options)
-    print(result.table())
-    print(f"pruned checkpoint: {result.path} (fine-tune it: tinydet train --model {result.path} --data ...)")
-    return 0

@@ -18,14 +18,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--split", default="val", help="dataset split to evaluate on")
     p.add_argument("--samples", type=int, default=6, help="sample pictures per run")
     p.add_argument("--refresh", action="store_true", help="ignore cached evaluations and predict again")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.cli.common import check_output_file
-    from tinydet.eval.report import write_report
-
-    check_output_file(args.out, "--out", (".html", ".htm"))
-    out = write_report(args.runs, args.out, split=args.split, refresh=args.refresh, n_samples=args.samples)
-    print(f"report written to {out}")
-    return 0

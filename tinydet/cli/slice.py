@@ -25,24 +25,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--empty-ratio", type=float, default=0.1, help="fraction of tiles without boxes to keep")
     p.add_argument("--seed", type=int, default=0, help="seed of the draw of empty tiles")
     p.add_argument("--tile-format", default="png", choices=("png", "jpg"), help="png is lossless, jpg smaller")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    import json
-    import sys
-
-    from tinydet.cli.dataopts import data_warnings_printed, load
-    from tinydet.data.outdir import check_new_folder
-    from tinydet.data.tiling import MANIFEST, SliceOptions, slice_dataset
-
-    opts = SliceOptions(size=args.size, overlap=args.overlap, min_visibility=args.min_visibility,
-                        empty_ratio=args.empty_ratio, seed=args.seed, tile_format=args.tile_format)
-    check_new_folder(args.out)
-    with data_warnings_printed("slice"):
-        dataset = load("slice", args)
-        data_yaml = slice_dataset(dataset, args.out, opts)
-    stats = json.loads((data_yaml.parent / MANIFEST).read_text())["stats"]
-    print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items()), file=sys.stderr)
-    print(data_yaml)
-    return 0

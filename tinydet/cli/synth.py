@@ -18,18 +18,3 @@ def register(sub, formatter) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--size", default="320", help="image size, W or WxH in pixels (e.g. 640 or 4000x3000)")
     p.add_argument("--density", type=float, default=120.0, help="objects per megapixel (on average)")
-    p.set_defaults(run=run)
-
-
-def run(args) -> int:
-    from tinydet.data.synth import SynthSpec, make_synthetic_dataset, parse_size
-
-    spec = SynthSpec(
-        images=args.images,
-        seed=args.seed,
-        size=parse_size(args.size),
-        val_images=args.val_images,
-        objects_per_megapixel=args.density,
-    )
-    print(make_synthetic_dataset(args.out, spec))
-    return 0

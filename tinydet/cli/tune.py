@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tinydet.cli.common import parse_overrides
-
 
 def register(sub, formatter) -> None:
     p = sub.add_parser(
@@ -51,61 +49,3 @@ def register(sub, formatter) -> None:
     g.add_argument("--grace-period", type=int, default=120,
                    help="a running trial without a heartbeat for this long is failed and re-queued")
     g.add_argument("--max-retries", type=int, default=3, help="re-queue a dead worker's trial at most this often")
-    p.set_defaults(run=run)
-
-
-def options_from_args(args):
-    from tinydet.train.recipe import Recipe, load_recipe_file
-    from tinydet.train.api import TrainOptions
-    from tinydet.tune import PrunerOptions, SearchOptions, StorageOptions, TuneOptions
-
-    plan = TrainOptions(
-        data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
-        device=args.device, workers=args.workers, skip_bad=args.skip_bad,
-        recipe=load_recipe_file(args.recipe_file) if args.recipe_file else Recipe(),
-        overrides=parse_overrides(args.overrides),
-    )
-    return TuneOptions(
-        plan=plan, out=args.out,
-        search=SearchOptions(trials=args.trials, metric=args.metric, space=args.space, seed=args.seed,
-                             startup_trials=args.startup_trials, max_failures=args.max_failures),
-        storage=StorageOptions(url=args.storage, study=args.study, heartbeat_interval=args.heartbeat_interval,
-                               grace_period=args.grace_period, max_retries=args.max_retries),
-        pruner=PrunerOptions(kind=args.pruner, startup_trials=args.prune_startup_trials,
-                             warmup_epochs=args.prune_warmup_epochs),
-    )
-
-
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM (a scheduler stopping the job) ends the worker like Ctrl-C: the running trial is re-queued."""
-    import signal
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def run(args) -> int:
-    from tinydet.errors import TinydetError
-
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise TinydetError("tinydet tune needs optuna: pip install 'tinydet[tune]'") from None
-    from tinydet.tune import tune
-
-    options = options_from_args(args)
-    _interrupt_on_sigterm()
-    result = tune(options, log=lambda line: print(f"tinydet tune: {line}", flush=True))
-    p = result.progress
-    print(f"study '{result.study}' ({result.storage}): {p.complete} completed, {p.pruned} pruned, {p.failed} failed; "
-          f"{result.trials_run} run by this worker")
-    if result.best_number is None:
-        print("no trial has completed yet, so there is no best recipe")
-    else:
-        print(f"best: trial {result.best_number}, {options.search.metric} = {result.best_value:.4g}, "
-              f"{result.best_params}")
-        print(f"best recipe: {result.files.best_recipe}")
-    print(f"trials: {result.files.trials_md}, {result.files.trials_csv}")
-    return 0
