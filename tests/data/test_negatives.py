@@ -143,7 +143,7 @@ def test_bad_options_and_outputs_are_refused(dataset, tiny_data, tmp_path):
 
 
 def test_cli(tiny_data, tmp_path, monkeypatch, capsys):
-    import tinydet.cli.mine_negatives as command
+    import tinydet.cli.commands.mine_negatives as command
     from tinydet.cli import main
     from tinydet.data.loading import load_dataset
 

@@ -12,7 +12,7 @@ from tinydet.data import load_dataset, to_pose_dataset
 from tinydet.data.datayaml import IMAGE_SUFFIXES
 from tinydet.data.pose import centre_keypoints
 from tinydet.errors import DataError, TinydetError
-from tinydet.integrations.ultralytics import label_cache_file
+from tinydet.integrations.ultralytics.env import label_cache_file
 
 
 def test_centre_keypoints():

@@ -16,7 +16,7 @@ def make_checkpoint(name: str, path, nc: int = NC, seed: int = 0):
     every box near zero, so parity would compare empty box lists) and save it as a checkpoint at `path`."""
     from ultralytics import YOLO
 
-    from tinydet.integrations.ultralytics import build_model
+    from tinydet.integrations.ultralytics.builder import build_model
     from tinydet.models.zoo import zoo
 
     model_path = zoo()[name].model_path

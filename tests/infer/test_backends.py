@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from tinydet import TinydetError
-from tinydet.infer.backends import load_backend, resolve_device, round_to_stride
+from tinydet.infer.backends import round_to_stride
+from tinydet.infer.backends.load import load_backend
+from tinydet.infer.device import resolve_device
 from tinydet.infer.decode import Placement, decode, raw_candidates
 from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 

@@ -54,12 +54,15 @@ def nms_calls(monkeypatch):
     return calls
 
 
-def _full(checkpoint, image, nms_free):
-    from tinydet.infer.full import FullImageOptions, load_model, predict_images
+def _ultralytics_reference(checkpoint, image, nms_free):
+    """ultralytics' own predictor (nms=False: the one-to-one head, no NMS), the reference tinydet must match."""
+    from ultralytics import YOLO
 
-    options = FullImageOptions(imgsz=IMGSZ, conf=0.01, nms_free=nms_free)
-    ((_, dets),) = predict_images(load_model(checkpoint), [image], options)
-    return dets
+    from tinydet.detections import Detections
+
+    (result,) = YOLO(str(checkpoint)).predict(str(image), imgsz=IMGSZ, conf=0.01, nms=False if nms_free else None,
+                                             verbose=False)
+    return Detections.from_ultralytics(result)
 
 
 def _tinydet_path(checkpoint, image, nms_free):
@@ -69,6 +72,9 @@ def _tinydet_path(checkpoint, image, nms_free):
     return SlicedPredictor(checkpoint, options)(image)
 
 
+_full = _tinydet_path  # tinydet has one whole-image path (`predict` without --slice, and `val`)
+
+
 def test_full_image_nms_free_runs_no_nms_and_the_default_does(e2e_checkpoint, image, nms_calls):
     dets = _full(e2e_checkpoint, image, nms_free=True)
     assert len(dets) > 0 and not nms_calls
@@ -76,12 +82,12 @@ def test_full_image_nms_free_runs_no_nms_and_the_default_does(e2e_checkpoint, im
     assert nms_calls  # ultralytics' default runs the one-to-many head and NMS, even for YOLO26
 
 
-def test_both_paths_give_the_same_nms_free_boxes(e2e_checkpoint, image, nms_calls):
-    """ultralytics' predictor (predict_images) and tinydet's torch backend + decode (sliced prediction, whole
-    image) switch the head the same way: the same boxes, and no NMS in either."""
+def test_tinydet_gives_ultralytics_nms_free_boxes(e2e_checkpoint, image, nms_calls):
+    """ultralytics' predictor and tinydet's torch backend + decode (whole image) switch the head the same way:
+    the same boxes, and no NMS in either."""
     from tinydet.infer.backends.pytorch import TorchBackend
 
-    full = _full(e2e_checkpoint, image, nms_free=True)
+    full = _ultralytics_reference(e2e_checkpoint, image, nms_free=True)
     ours = _tinydet_path(e2e_checkpoint, image, nms_free=True)
     assert not nms_calls
     assert len(full) == len(ours) > 0
@@ -98,22 +104,6 @@ def test_the_one_to_one_head_differs_from_the_default(e2e_checkpoint, image):
     """The switch reaches the model: the default (one-to-many + NMS) gives other boxes than the one-to-one head."""
     a, b = _tinydet_path(e2e_checkpoint, image, True), _tinydet_path(e2e_checkpoint, image, False)
     assert len(a) != len(b) or not np.allclose(np.sort(a.confidence), np.sort(b.confidence))
-
-
-def test_one_yolo_object_switches_heads_both_ways(e2e_checkpoint, image):
-    """An ultralytics YOLO keeps its predictor (and the head it chose) between calls unless `nms` changes: the
-    same loaded model must give each mode's own boxes, in any order of calls."""
-    from tinydet.infer.full import FullImageOptions, load_model, predict_images
-
-    def scores(model, free):
-        ((_, dets),) = predict_images(model, [image], FullImageOptions(imgsz=IMGSZ, conf=0.01, nms_free=free))
-        return np.sort(dets.confidence)
-
-    expected = {free: scores(load_model(e2e_checkpoint), free) for free in (False, True)}
-    assert not np.array_equal(expected[False], expected[True])
-    shared = load_model(e2e_checkpoint)
-    for free in (False, True, False, True):
-        np.testing.assert_array_equal(scores(shared, free), expected[free])
 
 
 def test_a_ready_backend_must_already_be_nms_free(e2e_checkpoint):
@@ -133,7 +123,7 @@ def test_models_without_an_end_to_end_head_are_refused(plain_checkpoint, image):
 
 
 def test_exported_backends_are_refused(e2e_checkpoint):
-    from tinydet.infer.backends import load_backend
+    from tinydet.infer.backends.load import load_backend
 
     with pytest.raises(TinydetError, match="--nms-free runs with --backend torch"):
         load_backend(e2e_checkpoint, "onnxruntime", "cpu", (IMGSZ, IMGSZ), nms_free=True)

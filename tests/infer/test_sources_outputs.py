@@ -129,18 +129,13 @@ def test_writer_draws_video_frames_into_one_video(tmp_path):
 
 
 def test_slice_auto_reads_the_recommendations(monkeypatch):
-    import sys
     import types
 
     calls = []
-    fake_analysis = types.ModuleType("tinydet.data.analysis")
     recommendations = types.SimpleNamespace(slice="512x384", overlap=0.25)
-    fake_analysis.analyze = lambda dataset, imgsz: calls.append((dataset, imgsz)) or types.SimpleNamespace(recommendations=recommendations)
-    monkeypatch.setitem(sys.modules, "tinydet.data.analysis", fake_analysis)
-    import tinydet.data
-
-    monkeypatch.setattr(tinydet.data, "load_dataset", lambda path, skip_bad: f"dataset at {path}, {skip_bad}",
-                        raising=False)
+    monkeypatch.setattr(auto, "analyze", lambda dataset, imgsz: calls.append((dataset, imgsz))
+                        or types.SimpleNamespace(recommendations=recommendations))
+    monkeypatch.setattr(auto, "load_dataset", lambda path, skip_bad: f"dataset at {path}, {skip_bad}")
     assert auto.auto_slice("d.yaml", 800) == ((512, 384), 0.25)
     assert calls == [("dataset at d.yaml, True", 800)]
     recommendations.slice = None

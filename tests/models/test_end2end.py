@@ -12,7 +12,7 @@ import pytest
 import torch
 from zoo_helpers import perturb_
 
-from tinydet.integrations.ultralytics import build_model
+from tinydet.integrations.ultralytics.builder import build_model
 from tinydet.models.zoo import zoo
 
 ZOO = zoo()

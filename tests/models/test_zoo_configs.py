@@ -9,7 +9,7 @@ import pytest
 import torch
 from zoo_helpers import expected_shapes, expected_strides, n_params, prediction_tensors
 
-from tinydet.integrations.ultralytics import build_model, model_task
+from tinydet.integrations.ultralytics.builder import build_model, model_task
 from tinydet.models.zoo import pose_twin, zoo
 
 ZOO = zoo()

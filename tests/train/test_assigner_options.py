@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tinydet.errors import TinydetError
-from tinydet.integrations.ultralytics import recipe_criterion
+from tinydet.integrations.ultralytics.training.criterion import recipe_criterion
 from tinydet.train.recipe import Recipe
 
 
@@ -101,7 +101,7 @@ def test_yolo26_one_to_one_branch_keeps_tal():
     "options, message",
     [({"assigner": "simota"}, "assigner must be one of tal, atss"),
      ({"assigner": "atss", "assigner_metric": "nwd"}, "assigner_metric applies to the task-aligned assigner"),
-     ({"tal_topk": 0}, "tal_topk must be a whole number"),
+     ({"tal_topk": 0}, "tal_topk must be at least 1"),
      ({"atss_topk": 2.5}, "atss_topk must be a whole number"),
      ({"tal_beta": -1.0}, "tal_beta must be in")],
 )

@@ -1,7 +1,6 @@
 """Augmentations keep every label on its pixels: checked by drawing objects as solid blocks."""
 
 import numpy as np
-import pytest
 
 from tinydet.train.augment import geometric_mixup, mixup_ratio, paste_small_objects, small_object_patches
 

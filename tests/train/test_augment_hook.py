@@ -32,7 +32,11 @@ def blocks_data(tmp_path):
 def test_hook_keeps_labels_on_pixels(blocks_data, tmp_path):
     from ultralytics.utils import callbacks
 
-    from tinydet.integrations.ultralytics import RecipeAugmentation, RecipeCallback, RecipeDetectionTrainer
+    from tinydet.integrations.ultralytics.training.augment import RecipeAugmentation
+
+    from tinydet.integrations.ultralytics.training.criterion import RecipeCallback
+
+    from tinydet.integrations.ultralytics.training.trainer import RecipeDetectionTrainer
     from tinydet.train.recipe import Recipe
 
     recipe = Recipe(geo_mixup=0.5, small_copy_paste=1.0, copy_paste_max=3)

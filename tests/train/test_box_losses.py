@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from tinydet.errors import TinydetError
 
 from tinydet.train.losses import box_regression_loss
 
@@ -87,5 +88,5 @@ def test_finite_gradients_including_identical_and_degenerate_boxes(kind):
 
 
 def test_unknown_kind():
-    with pytest.raises(ValueError, match="unknown box loss"):
+    with pytest.raises(TinydetError, match="unknown box loss"):
         box_regression_loss(torch.zeros(1, 4), torch.zeros(1, 4), "l1")

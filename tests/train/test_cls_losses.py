@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from tinydet.errors import TinydetError
 
 from tinydet.train.losses import classification_loss, smooth_targets
 
@@ -61,5 +62,5 @@ def test_label_smoothing():
 
 
 def test_unknown_kind():
-    with pytest.raises(ValueError, match="unknown classification loss"):
+    with pytest.raises(TinydetError, match="unknown classification loss"):
         classification_loss(torch.zeros(1), torch.zeros(1), "hinge")

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tinydet.integrations.ultralytics import recipe_criterion
+from tinydet.integrations.ultralytics.training.criterion import recipe_criterion
 from tinydet.train.recipe import Recipe
 
 
@@ -37,14 +37,26 @@ def test_default_recipe_keeps_ultralytics_criterion():
     [Recipe(box_loss="nwd"), Recipe(box_loss="nwd-ciou", assigner_metric="nwd"), Recipe(cls_loss="varifocal", label_smoothing=0.1),
      Recipe(box_loss="giou", cls_loss="focal"), Recipe(cls_loss="qfl")],
 )
-def test_recipe_losses_run_and_backpropagate(recipe):
+def test_recipe_losses_run_backpropagate_and_are_not_the_stock_ones(recipe):
+    """Every recipe's loss is finite with finite gradients, and each term the recipe changes differs from the
+    stock loss on the same batch (so a recipe that silently ran the stock loss fails here)."""
     model, batch = _model_and_batch()
+    model.criterion = recipe_criterion(model, Recipe())
+    with torch.no_grad():
+        _, stock = model.loss(batch)
     model.criterion = recipe_criterion(model, recipe)
     total, items = model.loss(batch)
     total.sum().backward()
     assert torch.isfinite(total).all()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     assert set(items) == {"box_loss", "cls_loss", "dfl_loss"}
+    changed = {"box_loss": recipe.box_loss != "ciou" or recipe.assigner_metric != "iou",
+               "cls_loss": recipe.cls_loss != "bce" or recipe.label_smoothing > 0 or recipe.assigner_metric != "iou"}
+    for term, differs in changed.items():
+        if differs:
+            assert float(items[term]) != float(stock[term]), term  # the same batch: stock terms repeat exactly
+        else:
+            assert float(items[term]) == pytest.approx(float(stock[term]), rel=1e-6), term
 
 
 def test_nwd_box_term_differs_from_ciou_and_is_bounded():

@@ -19,7 +19,9 @@ def test_generated_ddp_script_rebuilds_tinydet_trainer_and_recipe(tiny_data, tmp
     from ultralytics.utils import callbacks
     from ultralytics.utils.dist import generate_ddp_file
 
-    from tinydet.integrations.ultralytics import RecipeCallback, RecipeDetectionTrainer
+    from tinydet.integrations.ultralytics.training.criterion import RecipeCallback
+
+    from tinydet.integrations.ultralytics.training.trainer import RecipeDetectionTrainer
 
     recipe = Recipe(box_loss="nwd", assigner_metric="nwd", small_copy_paste=0.5)
     hooks = callbacks.get_default_callbacks()

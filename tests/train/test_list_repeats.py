@@ -33,7 +33,7 @@ def data_warnings(caught) -> list[str]:
 def test_repeats_in_a_list_are_trained_and_the_warning_says_so(tiny_data, tmp_path):
     from ultralytics.utils import callbacks
 
-    from tinydet.integrations.ultralytics import RecipeDetectionTrainer
+    from tinydet.integrations.ultralytics.training.trainer import RecipeDetectionTrainer
 
     data, entries = list_dataset(tiny_data, tmp_path)
     with warnings.catch_warnings(record=True) as caught:

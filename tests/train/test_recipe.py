@@ -13,7 +13,7 @@ from tinydet.train.recipe import Recipe, load_recipe_file
         ({"assigner_metric": "giou"}, "assigner_metric must be one of"),
         ({"geo_mixup": 1.5}, r"geo_mixup must be in \[0, 1\]"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
-        ({"nwd_c": 0}, "nwd_c must be positive"),
+        ({"nwd_c": 0}, "nwd_c must be above 0"),
         ({"focal_gamma": -1}, "focal_gamma"),
     ],
 )
@@ -36,7 +36,7 @@ def test_recipe_file_and_unknown_keys(tmp_path):
 
 def test_cli_flags_override_recipe_file(tmp_path):
     from tinydet.cli import build_parser
-    from tinydet.cli.train import recipe_from_args
+    from tinydet.cli.commands.train import recipe_from_args
 
     f = tmp_path / "r.yaml"
     f.write_text("box_loss: nwd\ncls_loss: focal\n")

@@ -75,7 +75,7 @@ class _WritesInPlace:
 
 
 def test_checkpoints_are_replaced_whole_or_not_at_all(tmp_path):
-    from tinydet.integrations.ultralytics import _AtomicCheckpointMixin
+    from tinydet.integrations.ultralytics.training.trainer import _AtomicCheckpointMixin
 
     class Trainer(_AtomicCheckpointMixin, _WritesInPlace):
         pass

@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tinydet.integrations import ultralytics as integration
+from tinydet.integrations.ultralytics.training import validator as integration
 
 
 def test_update_metrics_keeps_inverted_predictions_as_empty_boxes(monkeypatch):
     validator = integration.SmallObjectDetectionValidator.__new__(integration.SmallObjectDetectionValidator)
     validator._tinydet_predictions, validator._tinydet_shapes = {}, {}
-    monkeypatch.setattr(integration._DetectionValidator, "update_metrics", lambda self, preds, batch: None)
+    monkeypatch.setattr(integration.DetectionValidator, "update_metrics", lambda self, preds, batch: None)
     validator._prepare_batch = lambda si, batch: {"im_file": f"img{si}.jpg", "ori_shape": (64, 64)}
     validator.scale_preds = lambda pred, pbatch: pred
     pred = {"bboxes": torch.tensor([[30.0, 5.0, 20.0, 15.0], [1.0, 1.0, 9.0, 9.0]]),
@@ -35,7 +35,7 @@ def test_get_stats_accepts_a_predicted_class_the_val_split_never_labels(monkeypa
     from tinydet.detections import Detections
 
     validator = integration.SmallObjectDetectionValidator.__new__(integration.SmallObjectDetectionValidator)
-    monkeypatch.setattr(integration._DetectionValidator, "get_stats", lambda self: {})
+    monkeypatch.setattr(integration.DetectionValidator, "get_stats", lambda self: {})
     validator.names = {0: "disc", 1: "square", 2: "triangle", 3: "cross"}
     label = {"im_file": "img0.jpg", "bboxes": np.array([[0.5, 0.5, 0.25, 0.25]]), "cls": np.array([[0.0]])}
     validator.dataloader = type("Loader", (), {"dataset": type("Data", (), {"labels": [label]})()})()

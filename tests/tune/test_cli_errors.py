@@ -59,7 +59,7 @@ def test_a_bad_label_names_its_line_and_skip_bad_reaches_every_trial(tune_data, 
     import shutil
 
     from tinydet.cli import build_parser
-    from tinydet.cli.tune import options_from_args
+    from tinydet.cli.commands.tune import options_from_args
 
     data = tmp_path / "data"
     shutil.copytree(tune_data.parent, data)

@@ -11,7 +11,7 @@ import yaml
 from optuna.trial import TrialState
 
 from tinydet.cli import build_parser
-from tinydet.cli.train import recipe_from_args
+from tinydet.cli.commands.train import recipe_from_args
 from tinydet.train import api as train_api
 from tinydet.train.recipe import load_recipe_file
 from tinydet.train.api import TrainOptions

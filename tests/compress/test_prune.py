@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.models.zoo_helpers import perturb_
+from zoo_helpers import perturb_
 from tinydet.compress.prune import find_groups, prune_model
 from tinydet.errors import TinydetError
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _model(cfg: str = "yolov8n.yaml", nc: int = 2, seed: int = 0):
     """A stock config with spread-out weights and BN statistics (an untrained model's outputs hide mistakes)."""
-    from tinydet.integrations.ultralytics import build_model
+    from tinydet.integrations.ultralytics.builder import build_model
 
     model = perturb_(build_model(cfg, nc=nc), seed)
     g = torch.Generator().manual_seed(seed + 1)
@@ -75,7 +75,7 @@ def test_the_exactness_check_can_fail():
 @pytest.mark.parametrize("cfg", ["yolov8n.yaml", "yolo11n.yaml", "yolo26n.yaml", "yolov8n-p2.yaml"])
 @pytest.mark.parametrize("criterion", ["bn", "l1"])
 def test_pruning_makes_models_smaller_and_they_still_run(cfg, criterion):
-    from tinydet.integrations.ultralytics import gflops
+    from tinydet.integrations.ultralytics.builder import gflops
 
     model = _model(cfg)
     n0, f0 = sum(p.numel() for p in model.parameters()), gflops(model, 128)
@@ -135,7 +135,7 @@ def test_pruned_checkpoint_reloads_in_a_fresh_process_and_exports(tmp_path, caps
 
     from tinydet.cli import main
     from tinydet.export import ExportSpec, export_model
-    from tinydet.integrations.ultralytics import load_detection_checkpoint
+    from tinydet.integrations.ultralytics.checkpoints import load_detection_checkpoint
 
     ckpt = make_checkpoint("yolov8n", tmp_path / "m.pt")
     pruned = tmp_path / "pruned.pt"
@@ -163,7 +163,7 @@ def test_fine_tuning_keeps_the_pruned_channels(tiny_data, tmp_path):
     from tests.export.conftest import make_checkpoint
 
     from tinydet.compress.checkpoint import PruneOptions, prune_checkpoint
-    from tinydet.integrations.ultralytics import load_detection_checkpoint
+    from tinydet.integrations.ultralytics.checkpoints import load_detection_checkpoint
     from tinydet.train.api import TrainOptions, train
 
     ckpt = make_checkpoint("yolov8n", tmp_path / "m.pt", nc=4)  # tiny_data has 4 classes

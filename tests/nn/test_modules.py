@@ -35,14 +35,32 @@ def _randomize(module: torch.nn.Module) -> torch.nn.Module:
 
 
 # ---------------------------------------------------------------- CBAM
-def test_seed_cbam_is_ultralytics_cbam():
+def _reference_seed_cbam(x, fc_w, fc_b, spatial_w):
+    """The seed's CBAM (ultralytics' variant, docs/models.md), written out one sample and channel at a time:
+    channel gate sigmoid(W mean(x) + b) with no reduction, then spatial gate sigmoid(conv7x7([mean_c, max_c]))."""
+    out = torch.empty_like(x)
+    for b in range(x.shape[0]):
+        means = torch.stack([x[b, c].mean() for c in range(x.shape[1])])
+        gate = torch.sigmoid(fc_w.reshape(x.shape[1], x.shape[1]) @ means + fc_b)
+        y = torch.stack([x[b, c] * gate[c] for c in range(x.shape[1])])
+        maps = torch.stack([y.mean(0), y.amax(0)])[None]
+        spatial = torch.sigmoid(F.conv2d(maps, spatial_w, padding=spatial_w.shape[-1] // 2))[0, 0]
+        out[b] = y * spatial
+    return out
+
+
+def test_seed_cbam_is_the_seeds_module():
+    """The seed variant computes the seed's CBAM (checked against the reference above), with ultralytics'
+    parameter layout, so that weights trained with ultralytics' CBAM load into it."""
     from ultralytics.nn.modules import CBAM as UltralyticsCBAM
 
-    ours, theirs = _randomize(CBAM(16)), UltralyticsCBAM(16).eval()
-    assert isinstance(ours, UltralyticsCBAM)
-    theirs.load_state_dict(ours.state_dict())  # same keys and shapes, strict
+    ours = _randomize(CBAM(16))
+    state = ours.state_dict()
     x = torch.randn(2, 16, 9, 7)
-    torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=0)
+    expected = _reference_seed_cbam(x, state["channel_attention.fc.weight"], state["channel_attention.fc.bias"],
+                                    state["spatial_attention.cv1.weight"])
+    torch.testing.assert_close(ours(x), expected, rtol=1e-5, atol=1e-5)
+    UltralyticsCBAM(16).load_state_dict(state)  # same keys and shapes, strict
 
 
 def _reference_paper_cbam(x, w0, w1, spatial_w):

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from conftest import snapshot
+from drawing import snapshot
 from drawing import assert_labels_on_pixels
 
 from tinydet.cli import main

@@ -1,14 +1,14 @@
 """ultralytics, imported through tinydet, reads a user's dataset without writing into it.
 
 Stock ultralytics 8.4.190 writes `labels/train.cache` beside the labels and re-encodes, in place, a JPEG that
-does not end with its end marker. tinydet (tinydet/integrations/ultralytics.py) sends the cache to its own folder
+does not end with its end marker. tinydet (tinydet/integrations/ultralytics/runtime.py) sends the cache to its own folder
 and leaves the image alone.
 """
 
 import hashlib
 
 from tinydet.data.synth import SynthSpec, make_synthetic_dataset
-from tinydet.integrations.ultralytics import label_cache_dir, label_cache_file
+from tinydet.integrations.ultralytics.env import label_cache_dir, label_cache_file
 
 
 def _digests(folder):

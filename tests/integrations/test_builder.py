@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tinydet.errors import TinydetError
-from tinydet.integrations import ultralytics as integration
+from tinydet.integrations.ultralytics import builder as integration
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,12 @@ import math
 import pytest
 import torch
 
-from tinydet.compress.distill import DistillOptions, box_kl, cls_kl, feature_mse
+from tinydet.train.distill import DistillOptions, box_kl, cls_kl, feature_mse
 from tinydet.errors import TinydetError
 
 
 def _model(cfg: str, nc: int = 2, seed: int = 0):
-    from tinydet.integrations.ultralytics import build_model
+    from tinydet.integrations.ultralytics.builder import build_model
 
     model = build_model(cfg, nc=nc)
     g = torch.Generator().manual_seed(seed)
@@ -25,7 +25,7 @@ def _model(cfg: str, nc: int = 2, seed: int = 0):
 
 
 def _terms(student, teacher, images, options=DistillOptions()):
-    from tinydet.integrations.ultralytics import Distiller
+    from tinydet.integrations.ultralytics.training.distill import Distiller
 
     distiller = Distiller(teacher, student, options)
     return distiller, distiller(student(images), images)
@@ -51,7 +51,7 @@ def test_distillation_is_positive_with_finite_gradients_for_a_different_teacher(
 
 
 def test_shared_strides_only_and_clear_errors():
-    from tinydet.integrations.ultralytics import Distiller
+    from tinydet.integrations.ultralytics.training.distill import Distiller
 
     p2 = _model("yolov8n-p2.yaml")  # strides 4, 8, 16, 32
     distiller = Distiller(p2, _model("yolov8n.yaml"), DistillOptions())
@@ -113,7 +113,7 @@ def test_logit_losses_match_naive_references(T):
 def test_one_epoch_with_a_teacher_logs_the_term_and_saves_a_plain_model(tiny_data, tmp_path):
     from tests.export.conftest import make_checkpoint
     from tinydet.cli import main
-    from tinydet.integrations.ultralytics import load_detection_checkpoint
+    from tinydet.integrations.ultralytics.checkpoints import load_detection_checkpoint
 
     teacher = make_checkpoint("yolov8n-p2", tmp_path / "teacher.pt", nc=4)  # tiny_data has 4 classes
     out = tmp_path / "run"

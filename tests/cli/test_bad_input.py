@@ -48,7 +48,7 @@ def test_bad_input_is_one_clear_line(files, command, message, capsys):
 
 
 def test_an_unforeseen_error_is_one_line_and_debug_shows_the_traceback(files, monkeypatch, capsys):
-    import tinydet.cli.val as val
+    import tinydet.cli.commands.val as val
 
     def broken(args):
         raise ValueError("deep\ninside")

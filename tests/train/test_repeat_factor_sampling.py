@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import yaml
-from conftest import snapshot
+from drawing import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +19,7 @@ from tinydet.data.sampling import (
     repeat_factors,
     stochastic_repeats,
 )
-from tinydet.integrations.ultralytics import label_cache_dir
+from tinydet.integrations.ultralytics.env import label_cache_dir
 
 
 def test_repeat_factors_follow_lvis():
@@ -70,7 +70,7 @@ def _list_entries(data_yaml):
 def test_training_list_repeats_rare_images_and_ultralytics_keeps_the_duplicates(imbalanced_data, tmp_path):
     from ultralytics.utils import callbacks
 
-    from tinydet.integrations.ultralytics import RecipeDetectionTrainer
+    from tinydet.integrations.ultralytics.training.trainer import RecipeDetectionTrainer
 
     root = imbalanced_data.parent
     before = snapshot(root)

@@ -121,14 +121,14 @@ def test_ultralytics_gets_the_list_and_boxes_follow_spatial_transforms(blocks_da
 
 def test_the_run_record_holds_the_pipeline_not_the_file(tmp_path):
     pytest.importorskip("albumentations")
-    from tinydet.train.api import TrainOptions, _ultralytics_args, with_inline_albumentations
+    from tinydet.train.run import TrainOptions, ultralytics_args, with_inline_albumentations
     from tinydet.train.recipe import Recipe
 
     path = tmp_path / "aug.yaml"
     path.write_text(PIPELINE)
     opts = with_inline_albumentations(TrainOptions(data="d.yaml", recipe=Recipe(albumentations=str(path))))
     assert opts.recipe.albumentations == yaml.safe_load(PIPELINE)
-    args = _ultralytics_args(opts, tmp_path / "d.yaml", tmp_path / "run")
+    args = ultralytics_args(opts, tmp_path / "d.yaml", tmp_path / "run")
     assert [type(t).__name__ for t in args["augmentations"]][:2] == ["CLAHE", "GaussianBlur"]
 
 
