@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from markdown_section import replace_section
 
 SECTION = "## Dataset analysis speed"
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "hit_uav" / "data.yaml"
@@ -98,14 +99,6 @@ def report(data: str, runs: int) -> str:
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    content = path.read_text()
-    pattern = re.compile(rf"({re.escape(SECTION)}\n\n).*?(?=\n## |\Z)", re.S)
-    if not pattern.search(content):
-        sys.exit(f"no '{SECTION}' section in {path}")
-    path.write_text(pattern.sub(lambda m: m.group(1) + text, content, count=1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
@@ -115,7 +108,7 @@ def main() -> None:
     text = report(args.data, args.runs)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        replace_section(args.write, SECTION, text)
 
 
 if __name__ == "__main__":

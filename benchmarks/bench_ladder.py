@@ -112,12 +112,13 @@ def coco_metrics(model, images: list[Path], gt, imgsz: int) -> dict[str, float]:
     """COCO AP, AP50 and AP small of `model` on `images` (predictions at conf 0.001, as for mAP)."""
     from pycocotools.cocoeval import COCOeval
 
-    from tinydet.infer.full import FullImageOptions, predict_images
+    from tinydet.infer.sliced import SlicedPredictor, SliceOptions
 
-    options = FullImageOptions(imgsz=imgsz, conf=0.001, iou=0.7, max_det=300)
+    predictor = SlicedPredictor(model.ckpt_path, SliceOptions(slice=None, imgsz=imgsz, conf=0.001, tile_iou=0.7,
+                                                               max_det=300))
     dets = []
-    for image_id, (_, found) in enumerate(predict_images(model, images, options)):
-        dets.extend(found.to_coco(image_id))
+    for image_id, image in enumerate(images):
+        dets.extend(predictor(image).to_coco(image_id))
     if not dets:
         return {"coco_ap": 0.0, "coco_ap50": 0.0, "ap_small": 0.0}
     with contextlib.redirect_stdout(io.StringIO()):
@@ -142,8 +143,8 @@ def latency_ms(model, images: list[Path], imgsz: int) -> dict[str, float]:
 def evaluate_run(best: Path, data_yaml: Path, images: list[Path], gt, args) -> dict[str, float]:
     from tinydet.eval.result import small_object_metrics
     from tinydet.eval.validate import ValOptions, validate
-    from tinydet.infer.full import load_model
-    from tinydet.integrations.ultralytics import gflops
+    from tinydet.infer.backends.pytorch import load_yolo as load_model
+    from tinydet.integrations.ultralytics.builder import gflops
 
     metrics = small_object_metrics(validate(str(best), str(data_yaml), ValOptions(imgsz=args.imgsz)))
     # tinydet's evaluator (pycocotools-exact), the same numbers as the recipes table (lite_tables.py)

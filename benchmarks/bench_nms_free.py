@@ -52,7 +52,7 @@ def accuracy(checkpoint: str, data: str, imgsz: int, nms_free: bool, device: str
 
 def latencies(checkpoint: str, images: list[Path], imgsz: int, conf: float, device: str) -> dict[bool, dict]:
     """Median ms per stage for each mode (False: NMS, True: NMS-free), modes alternating image by image."""
-    from tinydet.infer.full import load_model
+    from tinydet.infer.backends.pytorch import load_yolo as load_model
 
     models = {free: load_model(checkpoint) for _, free in MODES}
     kwargs = {free: dict(imgsz=imgsz, conf=conf, device=device, verbose=False, **({"nms": False} if free else {}))

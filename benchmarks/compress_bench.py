@@ -29,7 +29,7 @@ def evaluate_checkpoint(checkpoint: Path, data: str, imgsz: int, cache: Path) ->
     from tinydet.eval.result import small_object_metrics
     from tinydet.eval.runs import sha256_file
     from tinydet.eval.validate import ValOptions, full_image_predictor, predict_split
-    from tinydet.infer.full import load_model
+    from tinydet.infer.backends.pytorch import load_yolo as load_model
 
     digest = sha256_file(checkpoint)
     if cache.is_file():
@@ -40,7 +40,7 @@ def evaluate_checkpoint(checkpoint: Path, data: str, imgsz: int, cache: Path) ->
     gt = load_yolo_ground_truth(data, "val")
     yolo = load_model(checkpoint)
     size = model_size(yolo.model, imgsz)
-    split = predict_split(None, data, val, predictor=full_image_predictor(yolo, val))
+    split = predict_split(None, data, val, predictor=full_image_predictor(checkpoint, val))
     result = evaluate(gt, predictions_from_detections(split.detections, gt, source=str(checkpoint)), EvalOptions())
     record = {"sha256": digest, "imgsz": imgsz, "params": size.params, "gflops": size.gflops,
               "metrics": small_object_metrics(result), "checkpoint": str(checkpoint)}

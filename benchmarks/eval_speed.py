@@ -26,6 +26,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
+from markdown_section import replace_section
 
 SECTION = "## Evaluation speed against pycocotools"
 
@@ -240,18 +241,6 @@ def main(argv=None) -> int:
     if args.write:
         replace_section(Path(args.write), SECTION, text)
     return 0
-
-
-def replace_section(path: Path, heading: str, body: str) -> None:
-    """Replace what follows `heading` up to the next '## ' heading with `body` (atomically)."""
-    text = path.read_text()
-    start = text.index(heading) + len(heading)
-    nxt = text.find("\n## ", start)
-    end = len(text) if nxt < 0 else nxt + 1
-    new = text[:start] + "\n\n" + body + "\n\n" + text[end:]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

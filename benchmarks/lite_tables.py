@@ -84,7 +84,7 @@ def main() -> None:
     text = table(rows, args.focus)
     print(text)
     if args.out:
-        from tinydet.infer.outputs import write_atomic
+        from tinydet.files import write_atomic
 
         write_atomic(Path(args.out), text)
         write_atomic(Path(args.out).with_suffix(".json"), json.dumps({n: r for n, r in rows}, indent=1, default=str))

@@ -24,22 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
-import re
-import resource
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-SECTION = "## Sliced inference against SAHI"
-TILE = 512
-OVERLAP = 0.2
-MATCH_THRESHOLD = 0.5
+from markdown_section import replace_section
+from sliced_report import FOLDER_PASSES, MATCH_THRESHOLD, OVERLAP, SECTION, TILE, cpu_seconds, other_cores, report
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -310,9 +303,6 @@ def evaluate(model: Path, synth: Path, images: list[Path], conf: float, backends
             "folder": folder}
 
 
-FOLDER_PASSES = 3
-
-
 def folder_seconds(method: Tinydet, images: list[Path], passes: int) -> dict:
     """Seconds to predict every image one after another, as `tinydet predict FOLDER` does: each image opened
     when its turn comes ('plain'), and each next image decoded in a background thread meanwhile ('read_ahead',
@@ -341,102 +331,6 @@ def folder_seconds(method: Tinydet, images: list[Path], passes: int) -> dict:
             run()
             seconds[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in seconds.items()}
-
-
-def _cpu_seconds() -> tuple[float, float, float] | None:
-    """(wall s, CPU s all processes used, CPU s this process and its children used); None off Linux."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    ticks = os.sysconf("SC_CLK_TCK")
-    own = sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
-              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return time.perf_counter(), (user + nice + system + irq + softirq + steal) / ticks, own
-
-
-def _other_cores(before, after) -> float | None:
-    """Cores that other processes kept busy, on average, between two _cpu_seconds() readings."""
-    if before is None or after is None:
-        return None
-    wall = after[0] - before[0]
-    return max(0.0, ((after[1] - before[1]) - (after[2] - before[2])) / wall)
-
-
-def _load_text(other_cores: float | None) -> str:
-    if other_cores is None:
-        return "load of other processes not measured"
-    return f"other processes kept {other_cores:.2f} cores busy on average while the methods were timed"
-
-
-def report(result: dict, command: str) -> str:
-    rows = {r["method"]: r for r in result["rows"]}
-    sahi = next(r for r in result["rows"] if r["method"].startswith("SAHI"))
-    lines = [
-        SECTION,
-        "",
-        f"Command: `{command}` ({result['total_seconds'] / 60:.0f} min wall in all, training included)",
-        "",
-        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX), {_load_text(result.get('other_cores'))}, {result['threads']} threads for "
-        f"every method (SAHI's OpenVINO rows: ultralytics' own count); {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
-        f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise "
-        "(rows naming another merge: that merge, threshold 0.5), no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
-        "also with the same OpenVINO export, run by ultralytics' own OpenVINO backend, which uses bf16 on this "
-        "CPU and its own thread count). mAP by pycocotools (maxDets 10000). Methods run in rotating order on each "
-        "image, so that they see the same load.",
-        "",
-        f"| method | s / image | images / s | speed vs {sahi['method']} | AP50-95 | AP50 | AP small | boxes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in result["rows"]:
-        per_image = r["seconds"] / result["images"]
-        speed = sahi["seconds"] / r["seconds"]
-        metrics = (f"{r['AP']:.3f} | {r['AP50']:.3f} | {r['AP_small']:.3f} | {r['boxes']}" if "AP" in r else " | | | ")
-        lines.append(f"| {r['method']} | {per_image:.2f} | {r['img_per_s']:.3f} | {speed:.2f}x | {metrics} |")
-    lines += ["", "Overhead of the whole tinydet pipeline (reading, tiling, decoding, merging) over the model's forward pass "
-              "on the same tiles:", ""]
-    for r in result["rows"]:
-        if "forward_in_pipeline" not in r:
-            continue
-        backend = r["method"].split("(")[1]
-        bare = rows.get(f"bare forward ({backend}")
-        inside = r["seconds"] / r["forward_in_pipeline"] - 1
-        text = f"- {r['method']}: {100 * inside:+.1f}% over its own forward calls"
-        if bare:
-            text += f", {100 * (r['seconds'] / bare['seconds'] - 1):+.1f}% over a separate bare-forward run"
-        lines.append(text)
-    if result.get("folder"):
-        lines += ["", f"A folder of images one after another, as `tinydet predict FOLDER` runs them (medians of "
-                  f"{FOLDER_PASSES} passes over the {result['images']} images, the two ways alternating): each image "
-                  "decoded when its turn comes, and each next image decoded in a background thread meanwhile "
-                  "(read-ahead, what the CLI, sliced validation and Ray workers do). The overhead is over the "
-                  "bare-forward row above:", "",
-                  "| method | decode in turn, s / image | read-ahead, s / image | gain | read-ahead overhead over bare forward |",
-                  "|---|---:|---:|---:|---:|"]
-        for f in result["folder"]:
-            backend = f["method"].split("(")[1]
-            bare = rows.get(f"bare forward ({backend}")
-            overhead = f"{100 * (f['read_ahead'] / bare['seconds'] - 1):+.1f}%" if bare else ""
-            lines.append(f"| {f['method']} | {f['plain'] / result['images']:.2f} | {f['read_ahead'] / result['images']:.2f} "
-                         f"| {f['plain'] / f['read_ahead']:.2f}x | {overhead} |")
-    if result.get("merges"):
-        lines += ["", f"Merging alone, {result['merge_boxes']:,} boxes shaped like sliced output (4 classes, objects "
-                  "seen by 1-3 tiles, clutter), one torch thread, best of 3 (`PYTHONPATH=. python "
-                  "benchmarks/merge_speed.py` prints the same table):", "",
-                  "| merge | wall s | CPU s | boxes out |", "|---|---:|---:|---:|"]
-        lines += [f"| {m} | {wall:.3f} | {cpu:.3f} | {kept} |" for m, wall, cpu, kept in result["merges"]]
-    return "\n".join(lines) + "\n"
-
-
-def write_section(markdown: Path, text: str) -> None:
-    from tinydet.infer.outputs import write_atomic
-
-    content = markdown.read_text()
-    pattern = re.compile(re.escape(SECTION) + r"\n.*?(?=\n## |\Z)", re.S)
-    if not pattern.search(content):
-        raise SystemExit(f"{markdown} has no '{SECTION}' section")
-    write_atomic(markdown, pattern.sub(lambda _: text.rstrip("\n") + "\n", content, count=1))
 
 
 THREADS = 1
@@ -479,9 +373,9 @@ def main() -> None:
     if args.prepare_only:
         return
     images = sorted((synth / "images" / "val").glob("*.jpg"))
-    before = _cpu_seconds()
+    before = cpu_seconds()
     result = evaluate(model, synth, images, args.conf, args.backends, args.batch, args.sahi_backends, args.extra_merges)
-    result["other_cores"] = _other_cores(before, _cpu_seconds())
+    result["other_cores"] = other_cores(before, cpu_seconds())
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -496,7 +390,7 @@ def main() -> None:
     text = report(result, command)
     print(text)
     if args.write:
-        write_section(Path(args.write), text)
+        replace_section(Path(args.write), SECTION, text.split("\n", 1)[1])
 
 
 if __name__ == "__main__":
