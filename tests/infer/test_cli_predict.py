@@ -115,6 +115,19 @@ def test_outputs_never_replace_a_source_image(tmp_path, checkpoint, capsys):
     assert _checksums(dataset) == before
 
 
+@pytest.mark.parametrize("inside", [".", "preds"])
+def test_out_inside_the_source_folder_is_refused(tmp_path, checkpoint, capsys, inside):
+    images = tmp_path / "ds" / "images" / "val"
+    images.mkdir(parents=True)
+    cv2.imwrite(str(images / "x.jpg"), np.full((64, 64, 3), 90, np.uint8))
+    before = _checksums(tmp_path / "ds")
+    code = main(["predict", str(images), "--model", str(checkpoint), "--imgsz", "64", "--out", str(images / inside),
+                 "--save-img", "--save-txt"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is inside the source folder" in err and str(images) in err, err
+    assert _checksums(tmp_path / "ds") == before
+
+
 def test_equal_stems_in_one_folder_stop_before_predicting(folder, checkpoint, capsys):
     cv2.imwrite(str(folder / "src" / "a.png"), np.zeros((32, 32, 3), np.uint8))
     code = main(["predict", str(folder / "src"), "--model", str(checkpoint), "--out", str(folder / "o"), "--save-txt"])
@@ -147,9 +160,17 @@ def test_default_out_is_a_new_folder_each_run(folder, checkpoint, capsys, monkey
     assert (folder / "runs" / "predict2" / "labels" / "a.txt").is_file()
 
 
-def test_earlier_outputs_inside_the_source_are_not_predicted(folder, checkpoint, capsys, monkeypatch):
-    monkeypatch.chdir(folder / "src")
-    args = ["predict", ".", "--model", str(checkpoint), "--slice", "128", "--conf", "0.9", "--save-img"]
-    assert main(args) == 0 and main(args) == 0
+def test_earlier_outputs_inside_a_later_source_are_not_predicted(folder, checkpoint, capsys):
+    common = ["--model", str(checkpoint), "--slice", "128", "--conf", "0.9", "--save-img"]
+    assert main(["predict", str(folder / "src"), *common, "--out", str(folder / "o")]) == 0
+    assert main(["predict", str(folder), *common, "--out", str(folder.parent / "o2")]) == 0
     out = capsys.readouterr().out
-    assert out.count("on 5 images") == 2, out  # the second run skips runs/predict/images/*.jpg
+    assert out.count("on 5 images") == 2, out  # the second run skips o/images/*.jpg, drawn by the first
+
+
+def test_default_out_inside_the_source_is_refused(folder, checkpoint, capsys, monkeypatch):
+    monkeypatch.chdir(folder / "src")
+    code = main(["predict", ".", "--model", str(checkpoint), "--save-img"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--out runs/predict (the default) is inside the source folder ." in err, err
+    assert not (folder / "src" / "runs").exists()

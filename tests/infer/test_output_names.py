@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tinydet.errors import TinydetError
-from tinydet.infer.output_names import Saves, frame_stem, next_free_folder, plan_outputs
+from tinydet.infer.output_names import Saves, check_out_outside, frame_stem, next_free_folder, plan_outputs
 from tinydet.infer.sources import is_video
 
 ALL = Saves(txt=True, json=True, img=True)
@@ -72,3 +72,12 @@ def test_next_free_folder(tmp_path):
     base.mkdir(parents=True)
     (tmp_path / "runs" / "predict2").mkdir()
     assert next_free_folder(base) == Path(tmp_path / "runs" / "predict3")
+
+
+def test_out_inside_a_source_folder_is_refused(tmp_path):
+    source = tmp_path / "data" / "images"
+    for out in (source, source / "preds", tmp_path / "data" / "images" / ".." / "images" / "p"):
+        with pytest.raises(TinydetError, match="inside the source folder"):
+            check_out_outside(out, source)
+    check_out_outside(tmp_path / "data" / "preds", source)  # beside the images: fine
+    check_out_outside(source / "preds", None)  # a single-file source has no folder to protect

@@ -5,7 +5,8 @@ Outputs are named by each source's path relative to SOURCE without its suffix (`
 `clip.mp4`). `plan_outputs` lists the files a run will write and stops, before anything is predicted, when:
 
 - two sources would write the same file (`a.jpg` and `a.png` in one folder; `clip_000000.png` beside `clip.mp4`);
-- an output would replace a source image (`--out` pointing into the images' own folder);
+- an output would replace a source image, or `--out` lies inside a SOURCE folder (`check_out_outside`: outputs
+  never go inside the user's inputs);
 - an output already exists and the caller did not allow overwriting (`exist_ok`).
 
 Folders of drawn outputs hold an empty `DRAWN_MARK` file, so a later run on a folder that contains them (the
@@ -121,6 +122,19 @@ def _check_new(out: Path, files: list[Path], frame_patterns: dict[str, str]) -> 
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise TinydetError(f"{existing[0]}{more} already exist{'s' if len(existing) == 1 else ''} and would be "
                            "overwritten: give a new --out, or --exist-ok to overwrite them")
+
+
+def check_out_outside(out: Path, source_folder: Path | None, default: bool = False) -> None:
+    """Stop when `out` is `source_folder` or lies inside it (SOURCE given as a folder or a glob): drawn images and
+    label files would then be added to the user's dataset. A single-file SOURCE has no folder (None); `default`:
+    `out` is the default folder, not one the user named (the message says so)."""
+    if source_folder is None:
+        return
+    folder = source_folder.expanduser().resolve()
+    if out.expanduser().resolve().is_relative_to(folder):
+        named = f"--out {out}" + (" (the default)" if default else "")
+        raise TinydetError(f"{named} is inside the source folder {source_folder}: predict writes nothing into its "
+                           "inputs; give an --out outside it")
 
 
 def next_free_folder(base: Path) -> Path:

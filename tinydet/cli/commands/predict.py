@@ -15,7 +15,7 @@ from tinydet.infer.batch import PredictSpec, predict_opened
 from tinydet.infer.distributed import RayOptions, predict_ray
 from tinydet.infer.ensemble import EnsembleOptions
 from tinydet.infer.images import DEFAULT_MAX_PIXELS, ArrayReader
-from tinydet.infer.output_names import Saves, frame_stem, next_free_folder, plan_outputs
+from tinydet.infer.output_names import Saves, check_out_outside, frame_stem, next_free_folder, plan_outputs
 from tinydet.infer.outputs import PredictionWriter
 from tinydet.infer.readahead import read_ahead
 from tinydet.infer.sliced import SliceOptions
@@ -96,6 +96,8 @@ def run(args) -> int:
     root = source_root(args.source, sources)
     keys = [source_key(p, root) for p in sources]
     out = Path(args.out) if args.out is not None else next_free_folder(Path("runs/predict"))
+    check_out_outside(out, root if len(sources) > 1 or Path(args.source).expanduser().is_dir() else None,
+                      default=args.out is None)
     saves = Saves(txt=args.save_txt, json=args.save_json, img=args.save_img)
     if args.ray:
         ray_options = RayOptions(address=args.ray_address, workers=args.ray_workers, cpus=args.ray_cpus,
