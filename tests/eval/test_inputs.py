@@ -147,6 +147,8 @@ GOOD_PRED = [{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 0.
     [
         ("{", GOOD_PRED, r"gt.json:1: not valid JSON"),
         ([], GOOD_PRED, "not a COCO ground-truth file"),
+        ({k: v for k, v in GOOD_GT.items() if k != "annotations"}, GOOD_PRED, "gt.json: has no 'annotations' list"),
+        ({k: v for k, v in GOOD_GT.items() if k != "categories"}, GOOD_PRED, "not a COCO ground-truth file"),
         (dict(GOOD_GT, annotations=[{"id": 1, "image_id": 1, "category_id": 1}]), GOOD_PRED, "annotation 0 has no 'bbox'"),
         (dict(GOOD_GT, annotations=[dict(GOOD_GT["annotations"][0], image_id=7)]), GOOD_PRED, "image_id 7, which is not in 'images'"),
         (dict(GOOD_GT, annotations=[dict(GOOD_GT["annotations"][0], bbox=[1, 1, -5, 5])]), GOOD_PRED, "invalid box"),
@@ -178,6 +180,15 @@ def test_bad_json_inputs(tmp_path, gt, pred, message):
         evaluate_files(gt_path, pred_path)
     assert "\n" not in str(info.value)
     assert before == [hashlib.sha256(p.read_bytes()).hexdigest() for p in (gt_path, pred_path)]
+
+
+def test_empty_annotations_are_scored_with_a_warning(tmp_path):
+    gt_path, pred_path = tmp_path / "gt.json", tmp_path / "p.json"
+    gt_path.write_text(json.dumps(dict(GOOD_GT, annotations=[])))
+    pred_path.write_text(json.dumps(GOOD_PRED))
+    with pytest.warns(UserWarning, match="'annotations' is empty: there is nothing to score"):
+        result = evaluate_files(gt_path, pred_path)
+    assert result.coco.AP == -1
 
 
 @pytest.mark.parametrize(

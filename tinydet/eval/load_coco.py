@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from tinydet.data.validate import DataWarning
 from tinydet.errors import DataError
 from tinydet.eval.data import GroundTruth, Predictions, check_boxes, lookup
 
@@ -115,9 +117,15 @@ def _coco_ground_truth(path: Path) -> GroundTruth:
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("categories"), list):
         raise DataError("not a COCO ground-truth file (expected an object with 'images', 'annotations', 'categories')", path)
     images, categories = data["images"], data["categories"]
-    annotations = data.get("annotations") or []
+    if "annotations" not in data:
+        raise DataError("has no 'annotations' list: not a COCO ground-truth file (for a file with no objects, give "
+                        "\"annotations\": [])", path)
+    annotations = data["annotations"]
     if not isinstance(annotations, list):
         raise DataError("'annotations' must be a list", path)
+    if not annotations:
+        warnings.warn(f"{path}: 'annotations' is empty: there is nothing to score, every AP is -1 and every "
+                      "prediction is a false positive", DataWarning, stacklevel=3)
     image_ids = _ids(_column(images, "id", path, "image"), path, "image")
     unique_images = np.unique(image_ids)
     if len(unique_images) != len(image_ids):
