@@ -33,6 +33,7 @@ from tinydet.eval.load_yolo import load_yolo_ground_truth
 from tinydet.eval.params import EvalOptions, ValOptions
 from tinydet.eval.result import EvalResult, small_object_metrics
 from tinydet.files import write_atomic
+from tinydet.run_record import recorded_model
 
 CACHE_DIR = "tinydet_eval"
 PREDICTIONS_FILE = "predictions.json"
@@ -84,6 +85,17 @@ def _resolve_data(value: str | None, run_dir: Path, args_file: Path) -> Path | N
     raise DataError(f"'data: {value}' was not found (tried relative to the current folder and to the run folder)", args_file)
 
 
+def _model_name(value, run_dir: Path) -> str:
+    """The file name of the model a run trained (args.yaml's `model`). A resumed run's args.yaml names its own
+    RUN/weights/last.pt: then the model its tinydet record names, else the run folder's name."""
+    model = Path(str(value or ""))
+    if not model.name:
+        return ""
+    if model.expanduser().resolve().is_relative_to(run_dir.resolve()):
+        return Path(recorded_model(run_dir) or run_dir.resolve().name).name
+    return model.name
+
+
 def read_run(run_dir: str | Path) -> RunInfo:
     """Read a run folder's args.yaml and find its checkpoint and results.csv."""
     run_dir = Path(run_dir).expanduser()
@@ -109,7 +121,7 @@ def read_run(run_dir: str | Path) -> RunInfo:
     return RunInfo(
         run_dir=run_dir.resolve(),
         name=run_dir.resolve().name,
-        model=Path(str(args.get("model") or "")).name,
+        model=_model_name(args.get("model"), run_dir),
         data=_resolve_data(args.get("data"), run_dir, args_file),
         imgsz=imgsz,
         epochs=args.get("epochs") if isinstance(args.get("epochs"), int) else None,

@@ -25,6 +25,7 @@ from tinydet.data.formats.yolo import yolo_image_copies
 from tinydet.data.sampling import repeat_factor_dataset
 from tinydet.errors import TinydetError
 from tinydet.integrations.ultralytics.arguments import check_override_keys
+from tinydet.run_record import RUN_FILE
 from tinydet.train.albumentations_yaml import build_transforms, load_spec
 from tinydet.train.options import RUN_OPTIONS
 from tinydet.train.recipe import Recipe
@@ -64,9 +65,6 @@ class TrainResult:
     best: Path
     last: Path
     metrics: dict[str, float]
-
-
-RUN_FILE = "tinydet_run.yaml"
 
 
 def launcher_rank() -> int:
