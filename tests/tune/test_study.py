@@ -12,7 +12,13 @@ from optuna.trial import TrialState
 from tinydet.errors import TinydetError
 from tinydet.tune.sampler import TrialSeededTPESampler
 from tinydet.tune.storage import StorageOptions, open_storage
-from tinydet.tune.study import WorkerOptions, check_record, open_study, progress, run_worker
+from tinydet.tune.study import (
+    WorkerOptions,
+    check_record,
+    open_study,
+    progress,
+    run_worker,
+)
 
 
 class Objective:

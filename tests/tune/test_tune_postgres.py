@@ -99,6 +99,7 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
     from optuna.trial import TrialState
 
     from tinydet.train.recipe import load_recipe_file
+    from tinydet.tune.report import learned
     from tinydet.tune.storage import with_driver
 
     command, cwd, env = tinydet_command
@@ -164,10 +165,13 @@ def test_two_workers_share_a_postgres_study_and_survive_a_killed_worker(postgres
     for t in complete:
         assert Path(t.user_attrs["run_dir"], "weights", "best.pt").is_file()
 
+    crowned = learned([t.value for t in complete])  # one epoch at 64 px may learn nothing: then no trial is best
     for out in (out_a, out_b):  # each worker reports the whole study and the same best trial
-        recipe = load_recipe_file(out / "best_recipe.yaml")
-        assert recipe.box_loss == study().best_trial.params["box_loss"]
         assert len((out / "trials.csv").read_text().splitlines()) == len(trials) + 1
+        assert (out / "best_recipe.yaml").exists() == crowned
+        if crowned:
+            assert load_recipe_file(out / "best_recipe.yaml").box_loss == study().best_trial.params["box_loss"]
     text = "".join(p.read_text() for p in logs)
     assert PASSWORD not in text and "tinydet:***@127.0.0.1" in text
-    assert yaml.safe_load((out_a / "best_recipe.yaml").read_text())["ultralytics"]["imgsz"] == 64
+    if crowned:
+        assert yaml.safe_load((out_a / "best_recipe.yaml").read_text())["ultralytics"]["imgsz"] == 64

@@ -10,10 +10,10 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from tinydet.train.api import TrainOptions
 from tinydet.train.recipe import Recipe, load_recipe_file
 from tinydet.tune.report import write_atomic, write_reports
 from tinydet.tune.space import parse_space
-from tinydet.train.api import TrainOptions
 from tinydet.tune.trial import trial_setup
 
 SPACE = parse_space({"parameters": {
@@ -68,6 +68,18 @@ def test_no_best_recipe_before_a_trial_completes(tmp_path):
     files = write_reports(study, PLAN, SPACE, "APs", tmp_path)
     assert files.best_recipe is None and not (tmp_path / "best_recipe.yaml").exists()
     assert "PRUNED" in files.trials_md.read_text()
+
+
+def test_no_best_recipe_when_every_trial_scored_zero(tmp_path):
+    study = optuna.create_study(direction="maximize")
+    for box in (2.0, 3.0):
+        study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.0, params={"box": box},
+                                     distributions={"box": FloatDistribution(1.0, 10.0)}))
+    files = write_reports(study, PLAN, SPACE, "APs", tmp_path)
+    assert files.best_recipe is None and not (tmp_path / "best_recipe.yaml").exists()
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.01, params={"box": 4.0},
+                                 distributions={"box": FloatDistribution(1.0, 10.0)}))
+    assert write_reports(study, PLAN, SPACE, "APs", tmp_path).best_recipe.is_file()
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import sqlalchemy.exc
+from optuna.trial import TrialState
 
 from tinydet.data.datayaml import load_data_yaml
 from tinydet.data.loading import load_dataset
@@ -16,7 +17,7 @@ from tinydet.models.zoo import resolve_model
 from tinydet.train.api import TrainOptions, check_override_keys
 from tinydet.tune.metrics import DEFAULT_METRIC, resolve_metric
 from tinydet.tune.pruning import PrunerOptions, make_pruner
-from tinydet.tune.report import ReportFiles, write_reports
+from tinydet.tune.report import ReportFiles, learned, write_reports
 from tinydet.tune.sampler import TrialSeededTPESampler
 from tinydet.tune.space import inert_parameters, load_space
 from tinydet.tune.storage import (
@@ -131,7 +132,8 @@ def tune(options: TuneOptions, log: Callable[[str], None] = print) -> TuneResult
         ran = run_worker(study, objective, worker, after_trial=report, log=log)
         files = report()
         state = progress(study)
-        best = study.best_trial if state.complete else None
+        complete = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        best = study.best_trial if learned(complete) else None
     except sqlalchemy.exc.SQLAlchemyError as e:
         raise TinydetError(f"lost the study storage {redact(url)}: {describe_error(e, url)}") from None
     return TuneResult(study.study_name, redact(url), state, ran, best.number if best else None,

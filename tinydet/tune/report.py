@@ -86,8 +86,15 @@ def best_recipe_text(plan: TrainOptions, space: SearchSpace, trial, study_name: 
     return header + yaml.safe_dump(recipe.to_dict(), sort_keys=False)
 
 
+def learned(values: Sequence[float | None]) -> bool:
+    """Whether any completed trial scored above 0: when every one scored 0 (a budget too small to learn
+    anything), no trial is better than another and none is crowned."""
+    return any(v is not None and v > 0 for v in values)
+
+
 def write_reports(study, plan: TrainOptions, space: SearchSpace, metric_name: str, out: Path) -> ReportFiles:
-    """(Re)write OUT/trials.md, OUT/trials.csv and, once a trial has completed, OUT/best_recipe.yaml."""
+    """(Re)write OUT/trials.md, OUT/trials.csv and, once a completed trial has scored above 0,
+    OUT/best_recipe.yaml."""
     from optuna.trial import TrialState  # optional: tinydet[tune]
 
     out = Path(out)
@@ -98,7 +105,7 @@ def write_reports(study, plan: TrainOptions, space: SearchSpace, metric_name: st
     write_atomic(csv_path, to_csv(rows, cols))
     write_atomic(md, to_markdown(rows, cols, f"tinydet tune: study '{study.study_name}', {metric_name} (value)"))
     best_path = None
-    if any(t.state == TrialState.COMPLETE for t in trials):
+    if learned([t.value for t in trials if t.state == TrialState.COMPLETE]):
         best_path = out / BEST_RECIPE
         write_atomic(best_path, best_recipe_text(plan, space, study.best_trial, study.study_name, metric_name))
     return ReportFiles(md, csv_path, best_path)

@@ -49,7 +49,10 @@ def run(args) -> int:
     p = result.progress
     print(f"study '{result.study}' ({result.storage}): {p.complete} completed, {p.pruned} pruned, {p.failed} failed; "
           f"{result.trials_run} run by this worker")
-    if result.best_number is None:
+    if result.best_number is None and p.complete:
+        print(f"every completed trial scored 0 on {options.search.metric}: nothing was learned, so no trial is best; "
+              "train longer (--epochs) or at a larger --imgsz, then tune again")
+    elif result.best_number is None:
         print("no trial has completed yet, so there is no best recipe")
     else:
         print(f"best: trial {result.best_number}, {options.search.metric} = {result.best_value:.4g}, "
