@@ -1,8 +1,8 @@
 """`import tinydet` makes ultralytics work with no network at all.
 
 A fresh interpreter makes every socket connection and DNS lookup fail (and records the attempt) before
-anything is imported, then runs synth, a tiny train, val and predict through the CLI. It must pass, and no
-connection may even be attempted.
+anything is imported, then runs synth, a tiny train, val and predict through the CLI, and a --resume of the
+finished run (refused with exit 2). It must pass, and no connection may even be attempted.
 """
 
 import json
@@ -15,7 +15,7 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import json, socket, sys
+    import json, os, socket, sys
     attempts = []
 
     def refuse(kind):
@@ -41,6 +41,9 @@ SCRIPT = textwrap.dedent(
          "--conf", "0.0001", "--out", f"{work}/pred", "--save-txt", "--save-json", "--save-img"],
     ]
     codes = [main(step) for step in steps]
+    os.chdir(work)
+    codes.append(main(["train", "--resume", "run"]))  # finished, and named relatively: a clear error, no coco8
+
     print("RESULT " + json.dumps({"codes": codes, "attempts": attempts}))
     """
 )
@@ -55,7 +58,8 @@ def test_synth_train_val_predict_without_network(tmp_path):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(lines[-1][len("RESULT ") :])
-    assert result["codes"] == [0, 0, 0, 0]
+    assert result["codes"] == [0, 0, 0, 0, 2]
+    assert "finished training" in proc.stderr and "--model" in proc.stderr, proc.stderr[-2000:]
     assert result["attempts"] == [], f"network was attempted: {result['attempts'][:5]}"
     assert (tmp_path / "run" / "weights" / "best.pt").is_file()
     assert (tmp_path / "pred" / "predictions.json").is_file()
