@@ -30,14 +30,16 @@ COMMANDS = {
 }
 
 
-def run_once(argv: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one whole process."""
+def run_once(argv: list[str], env: dict) -> tuple[float, float] | None:
+    """(wall seconds, peak RSS in MB) of one whole process; None when it fails (a command an older checkout
+    does not have). Run from a folder outside the checkouts: `python -m` and `-c` put the current folder first
+    on sys.path, ahead of PYTHONPATH."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv} failed")
+        return None
     return wall, usage.ru_maxrss / 1024
 
 
@@ -50,11 +52,12 @@ def main() -> None:
     env = dict(os.environ)
     if args.pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(args.pythonpath).resolve()), env.get("PYTHONPATH", "")])
-    for argv in COMMANDS.values():  # warm the file cache once
-        run_once(argv, env)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
+    out = Path(args.out).resolve()
+    os.chdir(Path(os.sep))  # see run_once
+    commands = {name: argv for name, argv in COMMANDS.items() if run_once(argv, env) is not None}  # warms the cache
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(args.repeats):
-        for name, argv in COMMANDS.items():
+        for name, argv in commands.items():
             samples[name].append(run_once(argv, env))
     base = statistics.median(w for w, _ in samples["python -c 'import numpy'"])
     rows = [{"command": name, "wall_s": statistics.median(w for w, _ in runs),
@@ -62,9 +65,9 @@ def main() -> None:
     lines = ["| command | wall s (median) | x numpy import | peak RSS MB |", "|---|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| `{r['command']}` | {r['wall_s']:.3f} | {r['wall_s'] / base:.2f} | {r['rss_mb']:.0f} |")
+    lines += [f"| `{name}` | fails in this checkout | | |" for name in COMMANDS if name not in commands]
     table = "\n".join(lines)
     print(table)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "startup.json").write_text(json.dumps({"rows": rows, "repeats": args.repeats,
                                                   "pythonpath": args.pythonpath}, indent=1))
