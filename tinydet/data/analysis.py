@@ -25,7 +25,7 @@ from tinydet.data.recommend import (
     recommend_p2,
     recommend_slice,
 )
-from tinydet.data.sizes import aitod_buckets, coco_buckets
+from tinydet.data.sizes import aitod_buckets, box_sides, coco_buckets
 from tinydet.data.validate import Problem
 from tinydet.errors import TinydetError
 from tinydet.files import write_atomic
@@ -66,11 +66,10 @@ def box_table(dataset: Dataset) -> BoxTable:
         cols["size"].append(np.tile([im.width, im.height], (n, 1)))
     boxes = np.concatenate(cols["boxes"]) if cols["boxes"] else np.zeros((0, 4))
     size = np.concatenate(cols["size"]).astype(np.float64) if cols["size"] else np.zeros((0, 2))
+    w, h = box_sides(boxes)
     return BoxTable(
-        # Rounded to 1e-6 px: normalised -> pixel arithmetic leaves ~1e-13 px of noise, enough to move a 32 x 32
-        # box out of COCO-medium.
-        w=np.round(boxes[:, 2] - boxes[:, 0], 6),
-        h=np.round(boxes[:, 3] - boxes[:, 1], 6),
+        w=w,
+        h=h,
         cx=(boxes[:, 0] + boxes[:, 2]) / 2 / size[:, 0] if len(size) else np.zeros(0),
         cy=(boxes[:, 1] + boxes[:, 3]) / 2 / size[:, 1] if len(size) else np.zeros(0),
         cls=np.concatenate(cols["cls"]).astype(np.int64) if cols["cls"] else np.zeros(0, np.int64),

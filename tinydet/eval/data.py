@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from tinydet.data.dataset import ImageLabels
+from tinydet.data.sizes import box_sides
 from tinydet.detections import Detections
 from tinydet.errors import TinydetError
 
@@ -148,6 +149,7 @@ def ground_truth_from_images(images: Sequence[ImageLabels], names: Sequence[str]
     boxes = np.concatenate([im.boxes for im in images]) if images else np.zeros((0, 4))
     xywh = xyxy_to_xywh(boxes)
     check_boxes(xywh, "label", source)
+    w, h = box_sides(boxes)
     crowd = np.concatenate([im.ignore if im.ignore is not None else np.zeros(len(im), bool) for im in images]) if images else np.zeros(0, bool)
     return GroundTruth(
         image_ids=list(range(len(images))),
@@ -158,7 +160,7 @@ def ground_truth_from_images(images: Sequence[ImageLabels], names: Sequence[str]
         image=np.repeat(np.arange(len(images)), n_boxes),
         category=classes,
         xywh=xywh,
-        area=xywh[:, 2] * xywh[:, 3],
+        area=w * h,  # sides rounded as analyze rounds them: an 8 x 8 px label has area 64, not 63.99999999999
         crowd=crowd,
         source=source,
     )
