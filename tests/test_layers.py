@@ -68,6 +68,7 @@ LAZY_EDGES: dict[tuple[str, str], str] = {
     ("tinydet.export", "tinydet.export.parity"): _EXPORT_API,
     ("tinydet.eval.runs", "tinydet.eval.run_predictions"):
         "compare and report start without torch; only a run without a valid cached evaluation is predicted",
+    ("tinydet.eval.io", "tinydet.eval.load_yolo"): "`tinydet eval` of COCO JSON files starts without cv2 and the readers",
 }
 
 # Third-party packages an import inside a function may name (optional extras, or heavy ones a command only

@@ -10,7 +10,6 @@ from tinydet.errors import DataError
 from tinydet.eval.data import GroundTruth, Predictions
 from tinydet.eval.evaluator import evaluate
 from tinydet.eval.load_coco import load_coco_ground_truth, load_coco_predictions
-from tinydet.eval.load_yolo import load_yolo_ground_truth, load_yolo_predictions
 from tinydet.eval.params import EvalOptions
 from tinydet.eval.result import EvalResult, small_object_metrics
 from tinydet.files import write_atomic
@@ -22,6 +21,8 @@ def load_ground_truth(path: str | Path, split: str = "val") -> GroundTruth:
     if p.suffix.lower() == ".json":
         return load_coco_ground_truth(p)
     if p.suffix.lower() in (".yaml", ".yml") or (p.is_dir() and (p / "data.yaml").is_file()):
+        from tinydet.eval.load_yolo import load_yolo_ground_truth  # lazy: the YOLO reader imports cv2
+
         return load_yolo_ground_truth(p, split)
     if not p.exists():
         raise DataError("ground truth not found", p)
@@ -36,6 +37,7 @@ def load_predictions(path: str | Path, gt: GroundTruth, category_offset: int = 0
     if p.is_dir():
         if category_offset:
             raise DataError("--category-offset applies to COCO results JSON, not to YOLO txt predictions", p)
+        from tinydet.eval.load_yolo import load_yolo_predictions  # lazy: the YOLO reader imports cv2
 
         return load_yolo_predictions(p, gt)
     if not p.exists():

@@ -4,6 +4,9 @@ Errors name the file and the first offending entry. Predictions for an image or 
 does not have are an error (pycocotools silently drops unknown categories). Prediction `image_id`s are matched
 to the ground truth's image ids; string ids that are not ids are also tried as file names and file stems, so
 tinydet's own predictions (image_id = file name) work against any ground truth that names its files.
+
+A file that follows the format is decoded straight into columns (tinydet.eval.coco_columns); any other goes
+through json and the checks that say what is wrong. Both paths end in the same checks (ids, boxes, lookups).
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ import numpy as np
 
 from tinydet.data.validate import DataWarning
 from tinydet.errors import DataError
+from tinydet.eval.coco_columns import (
+    GroundTruthColumns,
+    PredictionColumns,
+    ground_truth_columns,
+    prediction_columns,
+)
 from tinydet.eval.data import GroundTruth, Predictions, check_boxes, lookup
 
 
@@ -32,6 +41,16 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or a DataError naming it when it is missing or a folder."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("file not found", path) from None
+    except IsADirectoryError:
+        raise DataError("is a folder, expected a JSON file", path) from None
 
 
 def read_json(path: str | Path):
@@ -65,11 +84,11 @@ def _column(entries: list, key: str, path: Path, what: str, default=None):
         raise
 
 
-def _boxes(entries: list, path: Path, what: str) -> np.ndarray:
-    bboxes = _column(entries, "bbox", path, what)
+def _boxes(bboxes: list | np.ndarray, path: Path, what: str) -> np.ndarray:
+    """float64 [N, 4] x, y, w, h from the bbox of each entry, or a DataError naming the first bad one."""
     try:
         xywh = np.array(bboxes, dtype=np.float64)
-        ok = xywh.shape == (len(bboxes), 4) or (not bboxes and xywh.size == 0)
+        ok = xywh.shape == (len(bboxes), 4) or (len(bboxes) == 0 and xywh.size == 0)
     except (ValueError, TypeError):
         ok = False
     if not ok:
@@ -98,7 +117,7 @@ def _numbers(values: list, path: Path, what: str, allow_bool: bool = False) -> n
 def _ids(values: list, path: Path, what: str) -> np.ndarray:
     """Ids as an int64 array, or a str array when they are all strings."""
     arr = np.array(values) if values else np.zeros(0, np.int64)
-    if arr.ndim == 1 and arr.dtype.kind in "iu" and not any(isinstance(v, bool) for v in values):
+    if arr.ndim == 1 and arr.dtype.kind in "iu" and bool not in set(map(type, values)):
         return arr.astype(np.int64)
     if arr.ndim == 1 and arr.dtype.kind == "U" and all(isinstance(v, str) for v in values):
         return arr
@@ -109,10 +128,13 @@ def _ids(values: list, path: Path, what: str) -> np.ndarray:
 def load_coco_ground_truth(path: str | Path) -> GroundTruth:
     """GroundTruth from a COCO JSON (`images`, `annotations`, `categories`)."""
     with gc_paused():
-        return _coco_ground_truth(Path(path))
+        path = Path(path)
+        columns = ground_truth_columns(read_bytes(path))
+        return _ground_truth(_slow_ground_truth_columns(path) if columns is None else columns, path)
 
 
-def _coco_ground_truth(path: Path) -> GroundTruth:
+def _slow_ground_truth_columns(path: Path) -> GroundTruthColumns:
+    """The columns of a file the typed decoder refused, through json and checks that name what is wrong."""
     data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("categories"), list):
         raise DataError("not a COCO ground-truth file (expected an object with 'images', 'annotations', 'categories')", path)
@@ -123,14 +145,32 @@ def _coco_ground_truth(path: Path) -> GroundTruth:
     annotations = data["annotations"]
     if not isinstance(annotations, list):
         raise DataError("'annotations' must be a list", path)
-    if not annotations:
+    what = "annotation"
+    return GroundTruthColumns(
+        image_ids=_column(images, "id", path, "image"),
+        image_files=[str(im.get("file_name", "")) for im in images],
+        image_sizes=[[im.get("width") or 0, im.get("height") or 0] for im in images],
+        category_ids=_column(categories, "id", path, "category"),
+        category_names=[str(c["id"] if c.get("name") is None else c["name"]) for c in categories],
+        ann_bbox=_column(annotations, "bbox", path, what),
+        ann_image=_column(annotations, "image_id", path, what),
+        ann_category=_column(annotations, "category_id", path, what),
+        ann_area=_column(annotations, "area", path, what, default=np.nan),
+        ann_crowd=_column(annotations, "iscrowd", path, what, default=0),
+    )
+
+
+def _ground_truth(columns: GroundTruthColumns, path: Path) -> GroundTruth:
+    """The checks every ground-truth file goes through, and the GroundTruth they leave."""
+    c = columns
+    if not len(c.ann_bbox):
         warnings.warn(f"{path}: 'annotations' is empty: there is nothing to score, every AP is -1 and every "
                       "prediction is a false positive", DataWarning, stacklevel=3)
-    image_ids = _ids(_column(images, "id", path, "image"), path, "image")
+    image_ids = _ids(c.image_ids, path, "image")
     unique_images = np.unique(image_ids)
     if len(unique_images) != len(image_ids):
         raise DataError("image ids are not unique", path)
-    cat_ids = _ids(_column(categories, "id", path, "category"), path, "category")
+    cat_ids = _ids(c.category_ids, path, "category")
     if cat_ids.dtype.kind != "i":
         raise DataError("category ids must be integers", path)
     unique_cats = np.unique(cat_ids)
@@ -138,41 +178,37 @@ def _coco_ground_truth(path: Path) -> GroundTruth:
         raise DataError("category ids are not unique", path)
     by_image = {v: i for i, v in enumerate(image_ids.tolist())}
     order = [by_image[v] for v in unique_images.tolist()]
-    names_by_id = {int(c["id"]): str(c.get("name", c["id"])) for c in categories}
-    files = [str(images[i].get("file_name", "")) for i in order]
-    sizes = _numbers([[images[i].get("width") or 0, images[i].get("height") or 0] for i in order], path,
-                     "image 'width' and 'height'").astype(np.int64)
+    names_by_id = dict(zip(cat_ids.tolist(), c.category_names))
+    sizes = _numbers([c.image_sizes[i] for i in order], path, "image 'width' and 'height'").astype(np.int64)
 
     what = "annotation"
-    xywh = _boxes(annotations, path, what)
-    ann_images = _ids(_column(annotations, "image_id", path, what), path, what)
+    xywh = _boxes(c.ann_bbox, path, what)
+    ann_images = _ids(c.ann_image, path, what)
     image, known = lookup(unique_images, ann_images)
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise DataError(f"annotation {i} refers to image_id {ann_images[i].item()!r}, which is not in 'images'", path)
-    ann_cats = _ids(_column(annotations, "category_id", path, what), path, "annotation category")
+    ann_cats = _ids(c.ann_category, path, "annotation category")
     category, known = lookup(unique_cats, ann_cats)
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise DataError(f"annotation {i} has category_id {ann_cats[i].item()!r}, which is not in 'categories'", path)
-    area = _numbers([np.nan if a is None else a for a in _column(annotations, "area", path, what, default=np.nan)],
-                    path, "annotation 'area'")
+    area = _numbers([np.nan if a is None else a for a in c.ann_area], path, "annotation 'area'")
     area = np.where(np.isnan(area), xywh[:, 2] * xywh[:, 3], area) if len(area) else np.zeros(0)
-    crowd = _numbers(_column(annotations, "iscrowd", path, what, default=0), path, "annotation 'iscrowd'", True)
+    crowd = _numbers(c.ann_crowd, path, "annotation 'iscrowd'", True)
     if not np.isin(crowd, (0, 1)).all():
         raise DataError(f"annotation {int(np.flatnonzero(~np.isin(crowd, (0, 1)))[0])} has an iscrowd other than 0 or 1", path)
-    crowd = crowd.astype(bool)
     return GroundTruth(
         image_ids=unique_images.tolist(),
-        image_files=files,
+        image_files=[c.image_files[i] for i in order],
         image_sizes=np.array(sizes, np.int64).reshape(-1, 2),
         category_ids=unique_cats,
-        category_names=[names_by_id[int(c)] for c in unique_cats],
+        category_names=[names_by_id[int(i)] for i in unique_cats],
         image=image,
         category=category,
         xywh=xywh,
         area=area,
-        crowd=crowd,
+        crowd=crowd.astype(bool),
         source=str(path),
     )
 
@@ -222,23 +258,37 @@ def category_indices(values: np.ndarray, gt: GroundTruth, path: Path, what: str 
 def load_coco_predictions(path: str | Path, gt: GroundTruth, category_offset: int = 0) -> Predictions:
     """Predictions from a COCO results JSON: a list of {image_id, category_id, bbox [x, y, w, h], score}."""
     with gc_paused():
-        return _coco_predictions(Path(path), gt, category_offset)
+        path = Path(path)
+        columns = prediction_columns(read_bytes(path))
+        return _predictions(_slow_prediction_columns(path) if columns is None else columns, path, gt, category_offset)
 
 
-def _coco_predictions(path: Path, gt: GroundTruth, category_offset: int) -> Predictions:
+def _slow_prediction_columns(path: Path) -> PredictionColumns:
+    """The columns of a file the typed decoder refused, through json and checks that name what is wrong."""
     data = read_json(path)
     if not isinstance(data, list):
         raise DataError("not a COCO results file (expected a list of {image_id, category_id, bbox, score})", path)
-    if not data:
+    what = "prediction"
+    return PredictionColumns(
+        image_id=_column(data, "image_id", path, what),
+        category_id=_column(data, "category_id", path, what),
+        bbox=_column(data, "bbox", path, what),
+        score=_column(data, "score", path, what),
+    )
+
+
+def _predictions(columns: PredictionColumns, path: Path, gt: GroundTruth, category_offset: int) -> Predictions:
+    """The checks every results file goes through, and the Predictions they leave."""
+    if not len(columns.bbox):
         return Predictions.empty(str(path))
     what = "prediction"
-    xywh = _boxes(data, path, what)
-    score = _numbers(_column(data, "score", path, what), path, "prediction 'score'")
-    cats = _numbers(_column(data, "category_id", path, what), path, "prediction 'category_id'")
+    xywh = _boxes(columns.bbox, path, what)
+    score = _numbers(columns.score, path, "prediction 'score'")
+    cats = _numbers(columns.category_id, path, "prediction 'category_id'")
     if not np.isfinite(score).all():
         raise DataError(f"prediction {int(np.flatnonzero(~np.isfinite(score))[0])} has a score that is not a finite number", path)
     if (cats != np.round(cats)).any():
         raise DataError(f"prediction {int(np.flatnonzero(cats != np.round(cats))[0])} has a non-integer category_id", path)
-    image = image_indices(_column(data, "image_id", path, what), gt, path)
+    image = image_indices(columns.image_id, gt, path)
     category = category_indices(cats.astype(np.int64) + int(category_offset), gt, path, offset=int(category_offset))
     return Predictions(image, category, xywh, score, str(path))
