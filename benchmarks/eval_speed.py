@@ -1,4 +1,5 @@
-"""Evaluation speed: tinydet against pycocotools and faster-coco-eval on one realistic 5,000-image case.
+"""Evaluation speed: tinydet against pycocotools, faster-coco-eval, ultrafast-pycocotools and hotcoco on one
+realistic 5,000-image case, as library calls and as whole processes.
 
 The case is generated here (seeded): COCO ground truth and results JSON files with about 47k boxes and 70k
 predictions over 10 classes, mostly small objects, ~1% crowd regions, some empty images, predictions that are
@@ -6,6 +7,10 @@ jittered, duplicated, misclassified or pure background, with scores that favour 
 timed end to end from the two JSON files (load, match, accumulate, summarise), interleaved round by round so that
 machine noise hits all of them alike; the median round is reported, with ratios to pycocotools and the largest
 difference between each tool's 12 COCO stats and pycocotools'.
+
+The whole-process table times what a user runs: `tinydet eval` (COCO block; COCO + AI-TOD blocks) against a
+`python -c` script per library that loads the two files and evaluates the same blocks (AI-TOD: the library's
+COCOeval again with AI-TOD's area ranges and 1,500 detections), start-up included, rounds interleaved.
 
     PYTHONPATH=$PWD python benchmarks/eval_speed.py [--images 5000] [--rounds 3] [--write BENCHMARKS.md]
 """
@@ -113,6 +118,30 @@ def run_faster_coco_eval(gt_file: str, pred_file: str) -> np.ndarray:
     return np.array(ev.stats[:12])
 
 
+def run_ultrafast(gt_file: str, pred_file: str) -> np.ndarray:
+    from ultrafast_pycocotools import COCO, COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO(gt_file)
+        ev = COCOeval(coco_gt, coco_gt.loadRes(pred_file), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return np.array(ev.stats[:12])
+
+
+def run_hotcoco(gt_file: str, pred_file: str) -> np.ndarray:
+    import hotcoco
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = hotcoco.COCO(gt_file)
+        ev = hotcoco.COCOeval(coco_gt, coco_gt.loadRes(pred_file), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return np.array(ev.stats[:12])
+
+
 def run_tinydet(gt_file: str, pred_file: str, blocks=("coco",)) -> np.ndarray:
     from tinydet.eval.evaluator import evaluate
     from tinydet.eval.load_coco import load_coco_ground_truth, load_coco_predictions
@@ -147,13 +176,14 @@ def phases_pycocotools(gt_file: str, pred_file: str) -> dict[str, float]:
 def phases_tinydet(gt_file: str, pred_file: str) -> dict[str, float]:
     """tinydet's COCO block in its stages (internal functions, for profiling only)."""
     from tinydet.eval.blocks import coco_block
-    from tinydet.eval.load_coco import load_coco_ground_truth, load_coco_predictions, read_json
+    from tinydet.eval.coco_columns import ground_truth_columns, prediction_columns
+    from tinydet.eval.load_coco import load_coco_ground_truth, load_coco_predictions
     from tinydet.eval.params import COCO_RANGES, IOU_THRESHOLDS
     from tinydet.eval.similarity import iou_pairs
     from tinydet.eval.views import IOU_CEILING, Views, match_run, order_boxes
 
     t = [time.perf_counter()]
-    read_json(gt_file), read_json(pred_file)  # the parsing part of loading, as the loaders do it
+    ground_truth_columns(Path(gt_file).read_bytes()), prediction_columns(Path(pred_file).read_bytes())  # decoding
     t.append(time.perf_counter())
     gt = load_coco_ground_truth(gt_file)
     preds = load_coco_predictions(pred_file, gt)
@@ -163,15 +193,70 @@ def phases_tinydet(gt_file: str, pred_file: str) -> dict[str, float]:
     t.append(time.perf_counter())
     coco_block(Views(o, run))
     t.append(time.perf_counter())
-    return {"json parse": t[1] - t[0], "load": t[2] - t[1], "match": t[3] - t[2], "accumulate": t[4] - t[3]}
+    return {"decode": t[1] - t[0], "load": t[2] - t[1], "match": t[3] - t[2], "accumulate": t[4] - t[3]}
 
 
 TOOLS = {
     "pycocotools 2.0.11": run_pycocotools,
     "faster-coco-eval 1.8.0": run_faster_coco_eval,
+    "ultrafast-pycocotools 0.1.14": run_ultrafast,
+    "hotcoco 1.3.0": run_hotcoco,
     "tinydet (COCO block)": run_tinydet,
     "tinydet (COCO + AI-TOD + centre blocks)": run_tinydet_all,
 }
+
+# Whole processes: {G} and {P} are the two files. A library's script evaluates COCO, and with {AITOD} also the
+# AI-TOD ranges at 1,500 detections (the same COCOeval run again with other params).
+_LIBRARY_SCRIPT = """
+import contextlib, io, sys
+{imports}
+def run(area_rng=None, labels=None, max_dets=None):
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(sys.argv[1]); ev = COCOeval(gt, gt.loadRes(sys.argv[2]), "bbox")
+        if area_rng:
+            ev.params.areaRng, ev.params.areaRngLbl, ev.params.maxDets = area_rng, labels, max_dets
+        ev.evaluate(); ev.accumulate(); ev.summarize()
+    print(list(ev.stats[:3]))
+run()
+if sys.argv[3] == "aitod":
+    run([[0, 1e10], [0, 64], [64, 256], [256, 1024], [1024, 4096], [4096, 1e10]],
+        ["all", "verytiny", "tiny", "small", "medium", "large"], [1, 100, 1500])
+"""
+LIBRARY_IMPORTS = {
+    "pycocotools": "from pycocotools.coco import COCO\nfrom pycocotools.cocoeval import COCOeval",
+    "faster-coco-eval": "from faster_coco_eval import COCO\nfrom faster_coco_eval import COCOeval_faster as COCOeval",
+    "ultrafast-pycocotools": "from ultrafast_pycocotools import COCO, COCOeval",
+    "hotcoco": "from hotcoco import COCO, COCOeval",
+}
+
+
+def process_command(tool: str, gt_file: str, pred_file: str, blocks: str, out_json: str) -> list[str]:
+    """argv of one whole-process run: `tinydet eval`, or a library's script (see _LIBRARY_SCRIPT)."""
+    if tool == "tinydet eval":
+        return [sys.executable, "-m", "tinydet", "eval", "--gt", gt_file, "--pred", pred_file, "--blocks", blocks,
+                "--json", out_json]
+    script = _LIBRARY_SCRIPT.format(imports=LIBRARY_IMPORTS[tool])
+    return [sys.executable, "-c", script, gt_file, pred_file, "aitod" if "aitod" in blocks else "coco"]
+
+
+def time_processes(files: tuple[str, str], warm_files: tuple[str, str], rounds: int, tmp: str) -> dict[tuple[str, str], list[float]]:
+    """{(tool, blocks): seconds per round}, whole processes on (gt, pred) `files` run from an empty folder,
+    interleaved, after one uncounted round on the small `warm_files`."""
+    import subprocess
+
+    tools = [*LIBRARY_IMPORTS, "tinydet eval"]
+    # As after `pip install`, which compiles every module: bytecode is written (round 0) and read back.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times: dict[tuple[str, str], list[float]] = {(t, b): [] for b in ("coco", "coco,aitod") for t in tools}
+    for r in range(rounds + 1):  # round 0 writes and caches the imports' .pyc files; not counted
+        for tool, blocks in times:
+            argv = process_command(tool, *(files if r else warm_files), blocks, os.path.join(tmp, "out.json"))
+            t0 = time.perf_counter()
+            subprocess.run(argv, cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if r:
+                times[tool, blocks].append(time.perf_counter() - t0)
+                print(f"process round {r}: {tool} [{blocks}]: {times[tool, blocks][-1]:.2f} s", file=sys.stderr)
+    return times
 
 
 def main(argv=None) -> int:
@@ -205,6 +290,7 @@ def main(argv=None) -> int:
                 stats[name] = fn(gt_file, pred_file)
                 times[name].append(time.perf_counter() - t0)
                 print(f"round {r + 1}: {name}: {times[name][-1]:.2f} s", file=sys.stderr)
+        process_times = time_processes((gt_file, pred_file), (warm_gt, warm_preds), args.rounds, tmp)
         phases: dict[str, dict[str, float]] = {}
         for name, fn in (("pycocotools", phases_pycocotools), ("tinydet (COCO block)", phases_tinydet)):
             runs = [fn(gt_file, pred_file) for _ in range(3)]
@@ -227,10 +313,19 @@ def main(argv=None) -> int:
         diff = float(np.abs(stats[name] - stats[ref_name]).max())
         lines.append(f"| {name} | {statistics.median(times[name]):.2f} | {statistics.median(ratios):.1f}x "
                      f"({min(ratios):.1f}-{max(ratios):.1f}) | {diff:.1e} |")
+    lines += ["", "Whole processes, start-up included (median seconds over the rounds; ratio: the tool's time / "
+              "hotcoco's for the same blocks, in the same round):", "",
+              "| evaluator | COCO block (s) | vs hotcoco | COCO + AI-TOD blocks (s) | vs hotcoco |", "|---|---:|---:|---:|---:|"]
+    for tool in dict.fromkeys(t for t, _ in process_times):
+        cells = []
+        for blocks in ("coco", "coco,aitod"):
+            ratios = [a / b for a, b in zip(process_times[tool, blocks], process_times["hotcoco", blocks])]
+            cells += [f"{statistics.median(process_times[tool, blocks]):.2f}", f"{statistics.median(ratios):.2f}x"]
+        lines.append(f"| {tool} | " + " | ".join(cells) + " |")
     lines += ["", "Where the time goes (median of 3 more runs of each, seconds):", "",
               "| stage | pycocotools | tinydet (COCO block) |", "|---|---:|---:|"]
     py, td = phases["pycocotools"], phases["tinydet (COCO block)"]
-    lines.append(f"| load both JSON files (of which JSON parsing) | {py['load']:.2f} | {td['load']:.2f} ({td['json parse']:.2f}) |")
+    lines.append(f"| load both JSON files (tinydet: of which typed decoding) | {py['load']:.2f} | {td['load']:.2f} ({td['decode']:.2f}) |")
     lines.append(f"| match (per image and class; tinydet: ranks, pairs, IoU, greedy matching) | {py['match']:.2f} | {td['match']:.2f} |")
     lines.append(f"| accumulate + summarise | {py['accumulate']:.2f} | {td['accumulate']:.2f} |")
     lines += ["", "AP / AP50 / APs of the case (pycocotools): "
