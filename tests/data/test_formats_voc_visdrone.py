@@ -163,3 +163,24 @@ def test_format_detection_errors(tmp_path, make, message):
     make(tmp_path / "d")
     with pytest.raises(DataError, match=message):
         load_dataset(tmp_path / "d")
+
+
+def test_voc_writer_gives_the_image_depth_and_whole_pixels(tmp_path):
+    """Grayscale images are depth 1; sub-pixel boxes are rounded to pixel edges (at least 1 px), with a warning
+    that counts them, because VOC readers parse integers."""
+    from PIL import Image
+
+    from datahelpers import make_yolo
+
+    data = make_yolo(tmp_path / "src", {"grey.png": "0 0.5 0.5 0.25 0.25\n", "colour.png": "0 0.3 0.3 0.01 0.2\n"})
+    Image.open(data.parent / "images" / "train" / "grey.png").convert("L").save(data.parent / "images" / "train" / "grey.png")
+    with pytest.warns(DataWarning, match=r"1 box moved to the nearest pixel edge \(by at most 0\.48 px\)"):
+        out = write_dataset(load_dataset(data), tmp_path / "voc", "voc")
+    grey = (out / "Annotations" / "grey.xml").read_text()
+    colour = (out / "Annotations" / "colour.xml").read_text()
+    assert "<depth>1</depth>" in grey and "<depth>3</depth>" in colour
+    # grey: 64x48 image, box 16 x 12 at the centre -> continuous (24, 18, 40, 30): whole pixels already
+    assert "<xmin>25</xmin>" in grey and "<ymin>19</ymin>" in grey and "<xmax>40</xmax>" in grey
+    # colour: 0.64 px wide at x 19.2 -> edges 18.88..19.52 round to 19..20 (1 px); y 9.6..19.2 -> 10..19 (0.48 px max)
+    assert "<xmin>20</xmin>" in colour and "<xmax>20</xmax>" in colour
+    assert "<ymin>11</ymin>" in colour and "<ymax>19</ymax>" in colour

@@ -7,8 +7,8 @@ chunk CRCs, for instance) and, for JPEG, by the end-of-image marker ultralytics 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -114,6 +114,20 @@ def probe_image(path: Path, decode: bool = False) -> ImageCheck:
                 return ImageCheck(w, h, "jpeg_end", "JPEG does not end with an end-of-image marker (it decodes; "
                                   "ultralytics rewrites such files in place when it trains on them)")
     return ImageCheck(w, h)
+
+
+def channel_count(path: Path) -> int:
+    """Channels of the image as read (1 grayscale, 3 colour, 4 with alpha; palettes count as colour), from the
+    header only. Raises DataError if the image is missing or unreadable."""
+    try:
+        with _open(path) as im:
+            mode = im.mode
+            transparent = "transparency" in im.info
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, ImportError):
+        raise DataError("cannot read image", path) from None
+    if mode in ("P", "PA"):
+        return 4 if transparent or mode == "PA" else 3
+    return Image.getmodebands(mode)
 
 
 def image_size(path: Path) -> tuple[int, int]:

@@ -2,7 +2,9 @@
 
 Box convention: VOC's `xmin ymin xmax ymax` are 1-based pixel indices, inclusive, so the box in continuous
 pixel coordinates is (xmin - 1, ymin - 1, xmax, ymax) (as Detectron2 reads it); the writer does the inverse,
-so VOC -> tinydet -> VOC gives the same numbers. Without `ImageSets/Main`, every XML file is one 'train'
+so VOC -> tinydet -> VOC gives the same numbers. VOC readers expect integers, so the writer rounds corners to
+the nearest pixel edge (a box stays at least 1 px) and warns how many boxes moved and by how much; <depth> is
+the image's channel count (1 for grayscale). Without `ImageSets/Main`, every XML file is one 'train'
 split. Class order: `ReadOptions.names`, else `labels.txt` in the dataset folder (the writer puts one there),
 else the sorted names found in the XML files. Objects marked `<difficult>1</difficult>` follow
 `ReadOptions.voc_difficult`. Problems name the XML file and the line of the element.
@@ -24,13 +26,13 @@ from tinydet.data.formats.common import (
     checked_image,
     copy_image,
     floats,
-    number,
     progress,
     read_names,
     relative_paths,
     select_splits,
 )
 from tinydet.data.formats.registry import FORMATS, Format
+from tinydet.data.images import channel_count
 from tinydet.data.options import ReadOptions
 from tinydet.data.validate import DataWarning, ProblemLog, checked_labels
 from tinydet.errors import DataError
@@ -202,15 +204,25 @@ def _read_one(root, image_id, xml_path, doc, index, log, options):
 
 
 
-def voc_xml(file_name: str, width: int, height: int, depth: int, boxes, classes, ignore, names) -> str:
-    """One VOC annotation (`depth` is informational; tinydet writes 3). Ignore regions become difficult objects."""
+def voc_corners(boxes: np.ndarray) -> np.ndarray:
+    """int64 [N, 4] VOC xmin, ymin, xmax, ymax (1-based, inclusive) of boxes xyxy [N, 4] in continuous pixels:
+    corners rounded to the nearest pixel edge, and at least one pixel wide and high."""
+    edges = np.rint(np.asarray(boxes, np.float64).reshape(-1, 4)).astype(np.int64)
+    edges[:, 2:] = np.maximum(edges[:, 2:], edges[:, :2] + 1)
+    edges[:, :2] += 1
+    return edges
+
+
+def voc_xml(file_name: str, width: int, height: int, depth: int, corners, classes, ignore, names) -> str:
+    """One VOC annotation; `corners` are `voc_corners`, `depth` the image's channels. Ignore regions become
+    difficult objects."""
     objects = []
-    for (x1, y1, x2, y2), c, ign in zip(boxes, classes, ignore):
+    for (x1, y1, x2, y2), c, ign in zip(corners.tolist(), classes, ignore):
         objects.append(
             f"  <object>\n    <name>{escape(names[c])}</name>\n    <pose>Unspecified</pose>\n"
             f"    <truncated>0</truncated>\n    <difficult>{int(ign)}</difficult>\n    <bndbox>\n"
-            f"      <xmin>{number(x1 + 1)}</xmin>\n      <ymin>{number(y1 + 1)}</ymin>\n"
-            f"      <xmax>{number(x2)}</xmax>\n      <ymax>{number(y2)}</ymax>\n    </bndbox>\n  </object>\n"
+            f"      <xmin>{x1}</xmin>\n      <ymin>{y1}</ymin>\n"
+            f"      <xmax>{x2}</xmax>\n      <ymax>{y2}</ymax>\n    </bndbox>\n  </object>\n"
         )
     return (f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(file_name)}</filename>\n"
             f"  <size>\n    <width>{width}</width>\n    <height>{height}</height>\n    <depth>{depth}</depth>\n"
@@ -233,7 +245,8 @@ def write_voc(dataset: Dataset, root: Path) -> Path:
             clash |= owner.setdefault(key, im.file) != im.file
     (root / "Annotations").mkdir(parents=True)
     (root / "ImageSets" / "Main").mkdir(parents=True)
-    dropped = 0
+    dropped = rounded = 0
+    largest_move = 0.0
     for split, images in dataset.splits.items():
         ids = []
         for im, rel in progress(zip(images, plan[split]), f"write {split}", total=len(images)):
@@ -245,12 +258,20 @@ def write_voc(dataset: Dataset, root: Path) -> Path:
             dropped += int((~keep).sum())
             xml_file = root / "Annotations" / f"{image_id}.xml"
             xml_file.parent.mkdir(parents=True, exist_ok=True)
-            xml_file.write_text(voc_xml(rel.name, im.width, im.height, 3, im.boxes[keep], im.classes[keep],
-                                        im.ignore_mask[keep], dataset.names))
+            corners = voc_corners(im.boxes[keep])
+            held = corners.astype(np.float64) - [1, 1, 0, 0]  # the box the XML holds, in continuous pixels
+            moved = np.abs(held - im.boxes[keep]).max(axis=1, initial=0)
+            rounded += int((moved > 1e-6).sum())
+            largest_move = max(largest_move, float(moved.max(initial=0)))
+            xml_file.write_text(voc_xml(rel.name, im.width, im.height, channel_count(im.file), corners,
+                                        im.classes[keep], im.ignore_mask[keep], dataset.names))
         (root / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{i}\n" for i in dict.fromkeys(ids)))
     (root / "labels.txt").write_text("".join(f"{n}\n" for n in dataset.names))
     if dropped:
         warnings.warn(f"{dropped} ignore regions for every class dropped: VOC has no such regions", DataWarning)
+    if rounded:
+        warnings.warn(f"VOC stores whole pixels: {rounded} {'box' if rounded == 1 else 'boxes'} moved to the nearest "
+                      f"pixel edge (by at most {largest_move:.3g} px)", DataWarning)
     return root
 
 
