@@ -86,7 +86,7 @@ def test_details_link_predictions_and_objects(split):
     assert (d.pred_gt[d.gt_pred[matched]] == np.flatnonzero(matched)).all()
     assert ((d.pred_state == 1) == (d.pred_gt >= 0)).all()
     assert d.gt.category[matched].tolist() == d.preds.category[d.gt_pred[matched]].tolist()
-    assert set(d.curves) >= {"coco:all", "coco:small", "aitod:verytiny", "center:all"}
+    assert set(d.curves) >= {"coco:all", "coco:small", "aitod:very_tiny", "center:all"}
 
 
 def test_cli_eval_prints_blocks_and_writes_json(tmp_path, tiny_data, split, capsys):

@@ -55,7 +55,7 @@ COCO_RANGES = (
 #: so that no object falls outside every bucket. (AI-TOD's own cocoapi lets 'medium' run from 32 px upwards.)
 AITOD_RANGES = (
     AreaRange("all", 0.0, _HUGE),
-    AreaRange("verytiny", 0.0, 8.0**2),
+    AreaRange("very_tiny", 0.0, 8.0**2),  # spelt as analyze spells it
     AreaRange("tiny", 8.0**2, 16.0**2),
     AreaRange("small", 16.0**2, 32.0**2),
     AreaRange("medium", 32.0**2, 64.0**2),
