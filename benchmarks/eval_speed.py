@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from markdown_section import replace_section
 
-SECTION = "## Evaluation speed against pycocotools"
+SECTION = "## Evaluation speed against pycocotools and hotcoco"
 
 
 def make_case(n_images: int, seed: int = 0, n_classes: int = 10) -> tuple[dict, list]:
@@ -330,7 +330,7 @@ def main(argv=None) -> int:
     lines.append(f"| accumulate + summarise | {py['accumulate']:.2f} | {td['accumulate']:.2f} |")
     lines += ["", "AP / AP50 / APs of the case (pycocotools): "
               + " / ".join(f"{v:.4f}" for v in stats[ref_name][[0, 1, 3]]), "",
-              f"Command: `PYTHONPATH=$PWD python benchmarks/eval_speed.py --rounds {args.rounds} --write BENCHMARKS.md`"]
+              f"Command: `PYTHONPATH=$PWD python benchmarks/eval_speed.py --rounds {args.rounds} --write BENCHMARKS.md` (needs `pip install -e .[bench]`)"]
     text = "\n".join(lines)
     print(text)
     if args.write:
