@@ -148,3 +148,14 @@ def test_fp16_is_judged_by_its_final_boxes(raw_diff, matched, failed):
     result = ParityResult(images=4, max_abs_diff=raw_diff, torch_boxes=100, export_boxes=100, matched=matched,
                           precision="fp16")
     assert bool(result.failures) is failed
+
+
+def test_a_broken_checkpoint_is_named_as_the_user_gave_it(tmp_path):
+    """The export works on a copy in a temporary folder; the error names the user's file, not the copy."""
+    bad = tmp_path / "bad.pt"
+    bad.write_text("garbage")
+    with pytest.raises(TinydetError) as caught:
+        export_model(bad, ExportSpec(format="onnx", imgsz=IMGSZ), tmp_path / "m.onnx")
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: ") and "model.pt" not in message and ".m.onnx." not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt"]

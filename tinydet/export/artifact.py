@@ -101,7 +101,10 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         shutil.copyfile(checkpoint, work / "model.pt")
-        yolo = load_yolo(work / "model.pt")
+        try:
+            yolo = load_yolo(work / "model.pt")
+        except TinydetError as e:  # it names the copy; the user knows their file
+            raise TinydetError(str(e).replace(str(work / "model.pt"), str(checkpoint))) from None
         names, stride, end2end = head_info(yolo)
         kwargs = dict(format=spec.format, imgsz=spec.imgsz, dynamic=spec.dynamic, batch=1, verbose=False,
                       device="0" if spec.format == "engine" else "cpu")
@@ -115,7 +118,8 @@ def export_checkpoint(checkpoint: str | Path, spec: ExportSpec, out: str | Path 
             with _quiet_nncf() if spec.int8 else contextlib.nullcontext():
                 produced = Path(yolo.export(**kwargs))
         except Exception as e:  # ultralytics raises many kinds; the user needs the one line
-            raise TinydetError(f"{checkpoint}: export to {spec.format} failed ({type(e).__name__}: {e})") from None
+            detail = str(e).replace(str(work / "model.pt"), str(checkpoint)).replace(str(work), str(out.parent))
+            raise TinydetError(f"{checkpoint}: export to {spec.format} failed ({type(e).__name__}: {detail})") from None
         if not produced.exists():
             raise TinydetError(f"{checkpoint}: the {spec.format} export wrote nothing at {produced}")
         end2end = exported_end2end(_runnable(produced, spec.format), spec.format, end2end) \
