@@ -61,3 +61,20 @@ def test_yolo_coco_yolo_property(tmp_path_factory, rows, width, height):
     coco = write_dataset(load_dataset(data), root / "coco", "coco")
     back = write_dataset(load_dataset(coco), root / "back", "yolo")
     assert (back.parent / "labels" / "train" / "x.txt").read_text() == _label_text(fixed)
+
+
+def test_boxes_a_hair_past_the_edge_survive_a_round_trip(tmp_path):
+    """6-decimal labels overshoot the image edge by ~1e-6 of its size; such boxes are kept as labelled, so
+    YOLO -> COCO -> YOLO gives the same lines. A box that crosses the edge for real is clipped, with a warning."""
+    from tinydet.data import DataWarning
+
+    hair = _label_text([(0, 0.999999, 0.5, 0.000004, 0.2), (1, 0.5, 0.0000005, 0.25, 0.000003)])
+    data = make_yolo(tmp_path / "src", {"x.png": hair}, size=(640, 480), names=NAMES)
+    coco = write_dataset(load_dataset(data), tmp_path / "coco", "coco")
+    back = write_dataset(load_dataset(coco), tmp_path / "back", "yolo")
+    assert (back.parent / "labels" / "train" / "x.txt").read_text() == hair
+
+    crossing = make_yolo(tmp_path / "cross", {"x.png": "0 0.99 0.5 0.04 0.2\n"}, size=(640, 480), names=NAMES)
+    with pytest.warns(DataWarning, match="crosses the edge"):
+        boxes = load_dataset(crossing).splits["train"][0].boxes
+    assert boxes[0, 2] == 640

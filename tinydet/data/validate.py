@@ -28,7 +28,8 @@ import numpy as np
 from tinydet.data.dataset import ImageLabels
 from tinydet.errors import DataError
 
-#: Box corners may cross the image edge by this much (pixels) without a warning; they are clipped silently.
+#: Box corners may cross the image edge by this much (pixels) without a warning; they are kept as labelled.
+#: Beyond it a box is clipped to the image, with a warning.
 EDGE_TOLERANCE_PX = 0.01
 
 
@@ -149,7 +150,8 @@ def check_boxes(
 
     Returns:
         (issues, keep, fixed): issues in box order; keep, a bool [N] mask of the boxes to keep (fatal issues and
-        duplicates removed); fixed, float64 [N, 4] boxes clipped to the image.
+        duplicates removed); fixed, float64 [N, 4] boxes, clipped to the image where they cross its edge by more
+        than EDGE_TOLERANCE_PX.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
@@ -159,9 +161,9 @@ def check_boxes(
     if n == 0:
         return issues, keep, boxes.copy()
     classes = np.asarray(classes, np.int64).reshape(-1)
-    fixed = boxes.copy()
-    fixed[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
-    fixed[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
+    clipped = boxes.copy()
+    clipped[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
+    clipped[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
     with np.errstate(invalid="ignore"):
         x1, y1, x2, y2 = boxes.T
         bw, bh = x2 - x1, y2 - y1
@@ -169,8 +171,11 @@ def check_boxes(
         no_size = ~non_finite & ((bw <= 0) | (bh <= 0))
         bad_class = ~((classes >= 0) & (classes < nc)) & ~((classes == -1) & ignore)
         outside = (x2 <= 0) | (y2 <= 0) | (x1 >= width) | (y1 >= height)
-        no_area = (fixed[:, 2] <= fixed[:, 0]) | (fixed[:, 3] <= fixed[:, 1])
-        cross = np.abs(fixed - boxes).max(1) > EDGE_TOLERANCE_PX
+        no_area = (clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1])
+        cross = np.abs(clipped - boxes).max(1) > EDGE_TOLERANCE_PX
+    # Within the tolerance a box is kept as labelled (6-decimal labels overshoot the edge by ~1e-6 of the image),
+    # so that converting a dataset and back gives the same lines.
+    fixed = np.where(cross[:, None], clipped, boxes)
     for i in np.flatnonzero(non_finite | no_size | bad_class | outside | no_area | cross).tolist():
         box = _fmt(boxes[i])
         if non_finite[i]:
