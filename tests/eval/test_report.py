@@ -59,6 +59,20 @@ def test_report_and_compare_use_the_cached_evaluation(runs, capsys):
     assert table[2].split("|")[2].strip() == f"{cached['AP50']:.3f}" and "1.235M" in table[2]
 
 
+def test_compare_gives_runs_on_other_images_their_own_table(runs, tmp_path, capsys):
+    from tinydet.data.synth import SynthSpec, make_synthetic_dataset
+
+    other = make_synthetic_dataset(tmp_path / "other", SynthSpec(images=4, val_images=3, seed=5, size=(128, 128)), quiet=True)
+    elsewhere = make_run(tmp_path / "runs", other, "yolov8n-other", seed=2)
+    assert main(["compare", str(runs[0]), str(elsewhere), str(runs[1])]) == 0
+    captured = capsys.readouterr()
+    assert "evaluated on 2 different image sets" in captured.err
+    tables = captured.out.strip().split("\n\nRuns on ")
+    assert len(tables) == 2 and tables[0].startswith("Runs on ")
+    assert "yolov8n-p2" in tables[0] and "yolov8n-other" not in tables[0]  # the two runs on tiny_data together
+    assert f"{other} [val]: 3 images" in tables[1] and "yolov8n-other" in tables[1]
+
+
 def test_stale_or_torn_cache_is_not_used(runs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(runs[0], run)

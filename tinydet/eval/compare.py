@@ -1,5 +1,6 @@
 """A markdown table of runs in the style of the seed-002 README: model, mAP50, mAP50-95, AP small, params,
-GFLOPs, with tinydet's own (pycocotools-exact) metrics on each run's val split."""
+GFLOPs, with tinydet's own (pycocotools-exact) metrics on each run's val split. Runs evaluated on different
+images get one table each: their numbers are not comparable."""
 
 from __future__ import annotations
 
@@ -10,6 +11,27 @@ from tinydet.eval.runs import RunEvaluation
 
 def _cell(value, fmt: str) -> str:
     return "n/a" if value is None or (isinstance(value, float) and value < 0) else format(value, fmt)
+
+
+def by_images(evals: Sequence[RunEvaluation]) -> list[list[RunEvaluation]]:
+    """The runs grouped by the images they were evaluated on, groups in order of their first run."""
+    groups: dict[str, list[RunEvaluation]] = {}
+    for ev in evals:
+        groups.setdefault(ev.images_sha256, []).append(ev)
+    return list(groups.values())
+
+
+def markdown_tables(evals: Sequence[RunEvaluation], split: str = "val") -> str:
+    """`markdown_table` of the runs; with runs on different images, one titled table per image set."""
+    groups = by_images(evals)
+    if len(groups) == 1:
+        return markdown_table(evals)
+    parts = []
+    for group in groups:
+        r = group[0].result
+        parts.append(f"Runs on {group[0].run.data} [{split}]: {r.n_images} images, {r.n_gt} objects\n\n"
+                     + markdown_table(group))
+    return "\n\n".join(parts)
 
 
 def markdown_table(evals: Sequence[RunEvaluation]) -> str:

@@ -65,6 +65,7 @@ class RunEvaluation:
     params: int | None = None
     gflops: float | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
+    images_sha256: str = ""  # the evaluated images (split_images_sha256): runs compare only on the same images
 
 
 def sha256_file(path: Path) -> str:
@@ -206,7 +207,8 @@ def evaluate_run(run_dir: str | Path, split: str = "val", refresh: bool = False,
     if meta is not None:
         preds = load_coco_predictions(run.run_dir / CACHE_DIR / PREDICTIONS_FILE, gt)
         result = evaluate(gt, preds, options)
-        return RunEvaluation(run, result, True, meta.get("params"), meta.get("gflops"), read_history(run.results_csv))
+        return RunEvaluation(run, result, True, meta.get("params"), meta.get("gflops"), read_history(run.results_csv),
+                             key["images_sha256"])
     if run.checkpoint is None:
         raise TinydetError(f"{run.run_dir}: no weights/best.pt to evaluate and no valid cached evaluation in {CACHE_DIR}/")
 
@@ -219,7 +221,7 @@ def evaluate_run(run_dir: str | Path, split: str = "val", refresh: bool = False,
     result = evaluate(gt, preds, options)
     coco_json = [e for im, d in zip(split_preds.images, split_preds.detections) for e in d.to_coco(im.file.name)]
     write_cache(run, key, coco_json, result, params, gflops)
-    return RunEvaluation(run, result, False, params, gflops, read_history(run.results_csv))
+    return RunEvaluation(run, result, False, params, gflops, read_history(run.results_csv), key["images_sha256"])
 
 
 def run_as_dict(ev: RunEvaluation) -> dict:
