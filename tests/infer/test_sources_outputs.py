@@ -11,7 +11,7 @@ from tinydet import Detections, TinydetError
 from tinydet.infer import auto
 from tinydet.infer.images import ArrayReader
 from tinydet.infer.output_names import DRAWN_MARK
-from tinydet.infer.outputs import CocoIds, PredictionWriter, yolo_txt
+from tinydet.infer.outputs import CocoIds, PredictionWriter, class_colour, draw, line_width, yolo_txt
 from tinydet.infer.sources import frame_count, frames, list_sources, source_root
 
 
@@ -84,6 +84,19 @@ def coco_gt(tmp_path, names=("cat", "dog")):
           "categories": [{"id": 11 + k, "name": n} for k, n in enumerate(names)]}
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     return tmp_path / "gt.json"
+
+
+def test_drawn_boxes_are_coloured_by_class_and_thicker_on_large_images():
+    assert [line_width(h, w) for h, w in ((480, 640), (3000, 4000), (100, 5000))] == [1, 6, 8]
+    colours = [class_colour(c) for c in range(12)]
+    assert len(set(colours)) == 12 and all(max(bgr) >= 200 for bgr in colours)  # distinct and bright
+    dets = Detections(np.array([[100.0, 100, 300, 300], [500, 500, 900, 900]]), np.array([0.9, 0.8]), np.array([0, 1]))
+    drawn = draw(np.zeros((3000, 4000, 3), np.uint8), dets, ["a", "b"])
+    column = drawn[150:250, 95:106]  # across the left edge of box 0, away from its label
+    assert (np.abs(column.astype(int) - class_colour(0)).sum(axis=2) < 30).any(axis=0).sum() >= 5  # >= 5 px wide
+    assert tuple(drawn[700, 500]) == class_colour(1)  # box 1 in its own colour
+    red = draw(np.zeros((1000, 1000, 3), np.uint8), dets, ["a", "b"], colour=(0, 0, 255))  # one colour for all
+    assert red[..., :2].max() == 0 and red[150:250, 98:103, 2].max() > 200 and red[700, 498:503, 2].max() > 200
 
 
 def test_coco_ids_by_path_name_and_category_name(tmp_path):

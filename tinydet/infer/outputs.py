@@ -42,13 +42,30 @@ def yolo_txt(dets: Detections, width: int, height: int) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def draw(image: np.ndarray, dets: Detections, names: dict | list, colour=(0, 255, 0), scale: float = 1.0) -> np.ndarray:
-    """A copy of a BGR image with boxes and 'name conf' labels drawn (box coordinates multiplied by `scale`)."""
+def class_colour(class_id: int) -> tuple[int, int, int]:
+    """A bright BGR colour per class: hues a golden-ratio step apart, so neighbouring ids never look alike."""
+    hue = int((class_id * 0.618033988749895) % 1.0 * 180)  # OpenCV hue range 0-179
+    b, g, r = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
+def line_width(height: int, width: int) -> int:
+    """Box line width in px for an image of height x width: 1 px up to 640 px on the long side, then one more per
+    640 px, so boxes stay visible on a 4000 px image."""
+    return max(1, round(max(height, width) / 640))
+
+
+def draw(image: np.ndarray, dets: Detections, names: dict | list, colour=None, scale: float = 1.0) -> np.ndarray:
+    """A copy of a BGR image with boxes and 'name conf' labels drawn (box coordinates multiplied by `scale`), each
+    class in its `class_colour` unless `colour` (BGR) is given; line width and text grow with the image."""
     out = image.copy()
+    thickness = line_width(*image.shape[:2])
     for (x1, y1, x2, y2), c, s in zip(dets.xyxy * scale, dets.class_id, dets.confidence):
         p1, p2 = (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2)))
-        cv2.rectangle(out, p1, p2, colour, 1, cv2.LINE_AA)
-        cv2.putText(out, f"{names[int(c)]} {s:.2f}", (p1[0], max(8, p1[1] - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.3, colour, 1, cv2.LINE_AA)
+        bgr = colour if colour is not None else class_colour(int(c))
+        cv2.rectangle(out, p1, p2, bgr, thickness, cv2.LINE_AA)
+        cv2.putText(out, f"{names[int(c)]} {s:.2f}", (p1[0], max(8 * thickness, p1[1] - 2 * thickness)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.3 * thickness, bgr, thickness, cv2.LINE_AA)
     return out
 
 
