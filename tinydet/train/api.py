@@ -6,13 +6,20 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+from tinydet.data.datayaml import split_images
 from tinydet.errors import TinydetError
 from tinydet.infer.device import resolve_device
 from tinydet.integrations.ultralytics.arguments import check_override_keys
 from tinydet.integrations.ultralytics.checkpoints import training_finished
-from tinydet.integrations.ultralytics.training.run import Callbacks, final_metrics, resume_trainer, run_trainer
+from tinydet.integrations.ultralytics.training.run import (
+    Callbacks,
+    final_metrics,
+    resume_trainer,
+    run_trainer,
+)
 from tinydet.models.zoo import resolve_model
 from tinydet.train.pose_aux_run import finish_pose_aux, train_pose_aux
 from tinydet.train.recipe import Recipe
@@ -21,6 +28,7 @@ from tinydet.train.run import (
     TrainOptions,
     TrainResult,
     check_new_run_dir,
+    few_updates_warning,
     load_run_recipe,
     prepare_data,
     removed_on_failure,
@@ -55,6 +63,9 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
             return train_pose_aux(opts, data, out, callbacks)
         data = sampled_data(opts, data, out)
         args = ultralytics_args(opts, data.yaml_path, out)
+        few = few_updates_warning(len(split_images(data.splits["train"])), args["batch"], args.get("nbs", 64), opts.epochs)
+        if few:
+            warnings.warn(few, stacklevel=2)
         out.mkdir(parents=True, exist_ok=True)
         write_run_record(out, opts, data.yaml_path, model_path)
         model = run_trainer(model_path, opts.recipe, args, callbacks)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from tinydet.data import DataWarning, load_dataset
@@ -139,6 +140,38 @@ def ultralytics_args(opts: TrainOptions, data_yaml: Path, out: Path) -> dict[str
         # package happens to be installed, so the same command would train differently on two machines
         args["augmentations"] = []
     return args
+
+
+def optimizer_updates(batches: int, epochs: int, accumulate: int, warmup_epochs: float = 3.0) -> int:
+    """Optimizer steps of a run as ultralytics 8.4.190's trainer takes them: every `accumulate` batches (capped
+    at the run's batch count), ramped up from 1 during the warm-up iterations (engine/trainer.py)."""
+    total = batches * epochs
+    acc0 = min(accumulate, total)
+    warm = min(warmup_epochs, max(epochs - 1, 0))
+    nw = round(warm * batches) if warm > 0 else 0
+    last, updates, acc = -1, 0, acc0
+    for ni in range(total):
+        if nw and ni <= nw:
+            acc = max(1, int(np.interp(ni, [0, nw], [1, acc0]).round()))
+        if ni - last >= acc:
+            updates, last = updates + 1, ni
+    return updates
+
+
+def few_updates_warning(n_images: int, batch, nbs, epochs: int) -> str | None:
+    """A warning when ultralytics' gradient accumulation leaves a small dataset fewer than 10 optimizer steps an
+    epoch, else None. ultralytics steps once per `max(round(nbs / batch), 1)` batches (nbs, the nominal batch,
+    is 64), so 16 images at batch 8 (2 batches an epoch) step once every 4 epochs after the warm-up."""
+    if not isinstance(batch, int) or batch < 1 or not nbs or n_images < 1:
+        return None  # AutoBatch (-1) or a memory fraction: the batch is known only once training starts
+    accumulate = max(round(nbs / batch), 1)
+    batches = -(-n_images // batch)
+    if accumulate == 1 or batches >= accumulate * 10:
+        return None
+    updates = optimizer_updates(batches, epochs, accumulate)
+    return (f"{n_images} training images at batch {batch}: ultralytics accumulates {accumulate} batches per optimizer "
+            f"step (nbs {nbs}), so {epochs} epochs of {batches} batches make {updates} updates. For a dataset this "
+            f"small, --set nbs={batch} steps once per batch")
 
 
 def write_run_record(out: Path, opts: TrainOptions, data_yaml: Path, model_path: str) -> None:
