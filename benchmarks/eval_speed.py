@@ -93,53 +93,40 @@ def make_case(n_images: int, seed: int = 0, n_classes: int = 10) -> tuple[dict, 
     return gt, [preds[i] for i in order]
 
 
+def _cocoeval_stats(coco_class, eval_class, gt_file: str, pred_file: str, **kwargs) -> np.ndarray:
+    """The 12 COCO stats of a pycocotools-style library (its COCO and COCOeval classes), output silenced."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = coco_class(gt_file)
+        ev = eval_class(coco_gt, coco_gt.loadRes(pred_file), "bbox", **kwargs)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return np.array(ev.stats[:12])
+
+
 def run_pycocotools(gt_file: str, pred_file: str) -> np.ndarray:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO(gt_file)
-        ev = COCOeval(coco_gt, coco_gt.loadRes(pred_file), "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats)
+    return _cocoeval_stats(COCO, COCOeval, gt_file, pred_file)
 
 
 def run_faster_coco_eval(gt_file: str, pred_file: str) -> np.ndarray:
     from faster_coco_eval import COCO, COCOeval_faster
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO(gt_file)
-        ev = COCOeval_faster(coco_gt, coco_gt.loadRes(pred_file), "bbox", print_function=lambda *a, **k: None)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats[:12])
+    return _cocoeval_stats(COCO, COCOeval_faster, gt_file, pred_file, print_function=lambda *a, **k: None)
 
 
 def run_ultrafast(gt_file: str, pred_file: str) -> np.ndarray:
     from ultrafast_pycocotools import COCO, COCOeval
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO(gt_file)
-        ev = COCOeval(coco_gt, coco_gt.loadRes(pred_file), "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats[:12])
+    return _cocoeval_stats(COCO, COCOeval, gt_file, pred_file)
 
 
 def run_hotcoco(gt_file: str, pred_file: str) -> np.ndarray:
-    import hotcoco
+    from hotcoco import COCO, COCOeval
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = hotcoco.COCO(gt_file)
-        ev = hotcoco.COCOeval(coco_gt, coco_gt.loadRes(pred_file), "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats[:12])
+    return _cocoeval_stats(COCO, COCOeval, gt_file, pred_file)
 
 
 def run_tinydet(gt_file: str, pred_file: str, blocks=("coco",)) -> np.ndarray:
