@@ -251,7 +251,8 @@ def category_indices(values: np.ndarray, gt: GroundTruth, path: Path, what: str 
                         "YOLO classes from 0)")
         raise DataError(
             f"{what} {bad[0]} has category_id {int(values[bad[0]])}, which is not a ground-truth category "
-            f"(ids {gt.category_ids.tolist()[:12]}{'...' if gt.n_categories > 12 else ''}){hint}", path)
+            f"(ids {gt.category_ids.tolist()[:12]}{'...' if gt.n_categories > 12 else ''}; {len(bad)} of {len(values)} "
+            f"{what}s have unknown categories){hint}", path)
     return index
 
 
