@@ -26,7 +26,10 @@ def check_new_folder(out: str | Path, dataset: Dataset | None = None) -> Path:
     if dataset is not None:
         folders = {im.file.parent for im in dataset.images()} | {
             im.label_file.parent for im in dataset.images() if im.label_file is not None}
-        for folder in folders:
+        if dataset.source is not None:  # the folder of its data.yaml (or JSON), or the dataset folder itself
+            source = Path(dataset.source).expanduser().absolute()
+            folders.add(source if source.is_dir() else source.parent)
+        for folder in sorted(folders, key=lambda f: len(f.parts)):
             if out == folder or folder in out.parents:
                 raise TinydetError(f"{out} is inside the dataset's folder {folder}; choose a folder outside it")
     return out
