@@ -24,9 +24,12 @@ class DemoOptions:
     device: str | None = None
     # AdamW at lr0 0.004 (ultralytics' automatic choice here is 0.0014) and scale jitter 0.25 (not 0.5, which
     # shrinks 4 px objects to 2 px): 8-epoch trials on the demo data reached mAP50 0.034 against 0.006 with
-    # ultralytics' defaults. With epochs <= close_mosaic (10) mosaic stays off.
+    # ultralytics' defaults. With epochs <= close_mosaic (10) mosaic stays off. nbs 8: one optimizer step per
+    # batch. ultralytics' nbs 64 accumulates 8 batches a step, about 30 steps in the whole demo; with nbs 8 the
+    # demo makes 240 steps, and AP small rose from 0.020-0.035 to 0.17-0.37 on 2 seeds (BENCHMARKS.md, "Small
+    # datasets").
     ultralytics: dict = field(default_factory=lambda: {"warmup_epochs": 1, "plots": False, "optimizer": "AdamW",
-                                                       "lr0": 0.004, "scale": 0.25})
+                                                       "lr0": 0.004, "scale": 0.25, "nbs": 8})
 
     def __post_init__(self) -> None:
         """Bad numbers stop here, before minutes of data generation."""
