@@ -4,20 +4,14 @@ after). Issue 26's defects are among the cases; docs/reliability.md lists them."
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from datahelpers import make_yolo
 
+from tests.faults.faultkit import tree_checksums
 from tinydet.cli import main
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """sha256 of every file below root, by relative path (a lost or changed file shows as a difference)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _yolo(root: Path, label: str = "0 0.5 0.5 0.25 0.25\n") -> Path:
@@ -103,14 +97,14 @@ def test_bad_input_gets_one_clear_line_and_leaves_the_inputs_alone(name, build, 
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     argv = build(inputs)
-    before = _tree(inputs)
+    before = tree_checksums(inputs)
     tally["tried"] += 1
     try:
         code = main(argv)
     except SystemExit as e:  # argparse's own refusals exit 2 as well
         code = e.code
     err = capsys.readouterr().err.strip().splitlines()
-    intact = _tree(inputs) == before
+    intact = tree_checksums(inputs) == before
     tally["lost"] += not intact
     assert intact, f"{name}: an input file changed or disappeared"
     assert code == 2, f"{name}: exit {code}, stderr {err}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import sys
 import warnings
@@ -99,6 +100,7 @@ def _one_line(error: BaseException) -> str:
 
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 @contextlib.contextmanager
@@ -145,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # not foreseen: one line, not a traceback from deep inside; --debug shows it
         if args.debug:
             raise
+        if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:  # a full or read-only disk is the user's to fix
+            where = f": {e.filename}" if getattr(e, "filename", None) else ""
+            print(f"tinydet {args.command}: error: {e.strerror or _one_line(e)}{where} (what was being written is "
+                  "not left half-written; free space and run the command again)", file=sys.stderr)
+            return 2
         print(f"tinydet {args.command}: error: {type(e).__name__}: {_one_line(e)} (unexpected: `tinydet --debug "
               f"{args.command} ...` shows where; please report it)", file=sys.stderr)
         return 1
