@@ -1,8 +1,9 @@
 """`import tinydet` makes ultralytics work with no network at all.
 
 A fresh interpreter makes every socket connection and DNS lookup fail (and records the attempt) before
-anything is imported, then runs synth, a tiny train, val and predict through the CLI, and a --resume of the
-finished run (refused with exit 2). It must pass, and no connection may even be attempted.
+anything is imported, then runs synth, a tiny train, val, predict, eval, analyze, convert, slice, compare and
+report through the CLI, and a --resume of the finished run (refused with exit 2). It must pass, and no
+connection may even be attempted.
 """
 
 import json
@@ -39,6 +40,12 @@ SCRIPT = textwrap.dedent(
         ["val", "--model", f"{work}/run/weights/best.pt", "--data", f"{work}/data/data.yaml", "--imgsz", "128"],
         ["predict", f"{work}/data/images/val", "--model", f"{work}/run/weights/best.pt", "--imgsz", "128",
          "--conf", "0.0001", "--out", f"{work}/pred", "--save-txt", "--save-json", "--save-img"],
+        ["eval", "--gt", f"{work}/data/data.yaml", "--pred", f"{work}/pred/labels"],
+        ["analyze", f"{work}/data/data.yaml"],
+        ["convert", f"{work}/data/data.yaml", f"{work}/coco", "--to", "coco"],
+        ["slice", f"{work}/data/data.yaml", f"{work}/tiles", "--size", "64", "--overlap", "0.2"],
+        ["compare", f"{work}/run"],
+        ["report", f"{work}/run", "--out", f"{work}/report.html"],
     ]
     codes = [main(step) for step in steps]
     os.chdir(work)
@@ -58,7 +65,7 @@ def test_synth_train_val_predict_without_network(tmp_path):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(lines[-1][len("RESULT ") :])
-    assert result["codes"] == [0, 0, 0, 0, 2]
+    assert result["codes"] == [0] * 10 + [2]
     assert "finished training" in proc.stderr and "--model" in proc.stderr, proc.stderr[-2000:]
     assert result["attempts"] == [], f"network was attempted: {result['attempts'][:5]}"
     assert (tmp_path / "run" / "weights" / "best.pt").is_file()
