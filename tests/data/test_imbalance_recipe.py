@@ -39,7 +39,8 @@ def test_recipe_options_follow_the_count_ratio(counts, advised):
     assert imbalance.recipe == {"repeat_factor_t": t}
     assert imbalance.recipe_alternative == {"class_weight_power": 0.5}
     Recipe(**imbalance.recipe), Recipe(**imbalance.recipe_alternative)  # valid options as they stand
-    assert f"--repeat-factor-t {t:g}" in text and "--class-weight-power 0.5" in text
+    assert f"--repeat-factor-t {t:g}" in text and "--class-weight-power 0.5, measured to lose" in text
+    assert "measured to lose, an option only" in analysis.recommendations.reasons["imbalance"]
     assert "repeat_factor_t" in analysis.recommendations.reasons["imbalance"]
     assert "as many steps" in analysis.recommendations.reasons["imbalance"]  # RFS lengthens epochs (BENCHMARKS.md)
     assert '"recipe": {"repeat_factor_t"' in analysis.to_json().replace("\n", "").replace("  ", "")
@@ -49,3 +50,14 @@ def test_an_empty_class_alone_advises_no_recipe():
     analysis = analyze(_dataset([[0], [1], [0], [1]]))
     imbalance = analysis.recommendations.imbalance
     assert imbalance.empty_classes == ["c"] and imbalance.recipe == {} and imbalance.recipe_alternative == {}
+
+
+def test_the_anchor_fit_reads_the_same_in_the_line_and_its_reason():
+    """Issue 26: the summary printed 'mean best IoU 0.754' above a reason that said 0.755 (two roundings)."""
+    import re
+
+    rng = np.random.default_rng(3)
+    images = [[int(c) for c in rng.integers(0, 3, 4)] for _ in range(30)]
+    text = format_analysis(analyze(_dataset(images)))
+    values = re.findall(r"mean best IoU (\d\.\d+)", text)
+    assert len(values) == 2 and values[0] == values[1]

@@ -40,7 +40,8 @@ def format_analysis(a: Analysis) -> str:
     imbalance = "none needed" if r.imbalance is None else (
         "repeat factors " + ", ".join(f"{k} {v:g}" for k, v in r.imbalance.repeat_factors.items() if v > 1)
         + "".join(f"; train with --{k.replace('_', '-')} {v:g}" for k, v in r.imbalance.recipe.items())
-        + "".join(f" or --{k.replace('_', '-')} {v:g}" for k, v in r.imbalance.recipe_alternative.items()))
+        + "".join(f" (class weights, --{k.replace('_', '-')} {v:g}, measured to lose)"
+                  for k, v in r.imbalance.recipe_alternative.items()))
     for key, value in (("imgsz", r.imgsz), ("p2", "yes" if r.p2 else "no"), ("slice", slice_text),
                        ("anchors", f"{anchors} (mean best IoU {r.anchor_fit:.3f})"), ("imbalance", imbalance)):
         lines.append(f"  {key}: {value}")
