@@ -19,7 +19,9 @@ def test_optimizer_updates_follow_ultralytics_accumulation_and_warmup():
 def test_a_tiny_dataset_is_told_how_few_updates_it_gets():
     message = few_updates_warning(16, 8, 64, 40)  # 2 batches an epoch, 8 batches per step
     assert message is not None and "accumulates 8 batches" in message
-    assert f"make {optimizer_updates(2, 40, 8)} updates" in message and "--set nbs=8" in message
+    assert "makes 10 optimizer steps (40 epochs of 2 batches)" in message and "--set nbs=8" in message
+    assert "16 training images" in message
+    assert "makes 1 optimizer step (1 epoch of 1 batch)" in few_updates_warning(8, 8, 64, 1)
 
 
 def test_no_warning_where_accumulation_is_harmless_or_unknown():

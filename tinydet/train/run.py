@@ -158,6 +158,11 @@ def optimizer_updates(batches: int, epochs: int, accumulate: int, warmup_epochs:
     return updates
 
 
+def _counted(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 epoch', '2 epochs' ('2 batches' with `plural`)."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def few_updates_warning(n_images: int, batch, nbs, epochs: int) -> str | None:
     """A warning when ultralytics' gradient accumulation leaves a small dataset fewer than 10 optimizer steps an
     epoch, else None. ultralytics steps once per `max(round(nbs / batch), 1)` batches (nbs, the nominal batch,
@@ -169,8 +174,9 @@ def few_updates_warning(n_images: int, batch, nbs, epochs: int) -> str | None:
     if accumulate == 1 or batches >= accumulate * 10:
         return None
     updates = optimizer_updates(batches, epochs, accumulate)
-    return (f"{n_images} training images at batch {batch}: ultralytics accumulates {accumulate} batches per optimizer "
-            f"step (nbs {nbs}), so {epochs} epochs of {batches} batches make {updates} updates. For a dataset this "
+    return (f"{_counted(n_images, 'training image')} at batch {batch}: ultralytics accumulates {accumulate} batches "
+            f"per optimizer step (nbs {nbs}), so the whole run makes {_counted(updates, 'optimizer step')} "
+            f"({_counted(epochs, 'epoch')} of {_counted(batches, 'batch', 'batches')}). For a dataset this "
             f"small, --set nbs={batch} steps once per batch (on tinydet's demo data it raised AP small from about "
             f"0.02-0.04 to 0.17-0.37, at 2 seeds: BENCHMARKS.md, 'Small datasets')")
 
