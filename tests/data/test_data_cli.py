@@ -133,3 +133,18 @@ def test_image_suffixes_match_ultralytics():
     from tinydet.data.datayaml import IMAGE_SUFFIXES
 
     assert IMAGE_SUFFIXES == {f".{s}" for s in IMG_FORMATS}
+
+
+def test_an_output_beside_a_data_yaml_that_names_images_elsewhere_is_allowed(tmp_path):
+    """The folder of a data.yaml is the dataset's only where it holds the images or labels: a project folder
+    whose data.yaml points at a dataset elsewhere can take the converted copy."""
+    from tinydet.errors import TinydetError
+
+    data = make_yolo(tmp_path / "dataset", {"a.png": "0 0.5 0.5 0.25 0.25\n"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "data.yaml").write_text(f"train: {data.parent / 'images' / 'train'}\nnames: [a, b]\n")
+    out = write_dataset(load_dataset(project / "data.yaml"), project / "coco", "coco")
+    assert out.is_relative_to(project / "coco")
+    with pytest.raises(TinydetError, match="inside the dataset's folder"):
+        write_dataset(load_dataset(data), data.parent / "coco", "coco")

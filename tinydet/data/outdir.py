@@ -26,9 +26,11 @@ def check_new_folder(out: str | Path, dataset: Dataset | None = None) -> Path:
     if dataset is not None:
         folders = {im.file.parent for im in dataset.images()} | {
             im.label_file.parent for im in dataset.images() if im.label_file is not None}
-        if dataset.source is not None:  # the folder of its data.yaml (or JSON), or the dataset folder itself
-            source = Path(dataset.source).expanduser().absolute()
-            folders.add(source if source.is_dir() else source.parent)
+        if dataset.source is not None:  # the dataset's own folder: that of its data.yaml or JSON, where it
+            source = Path(dataset.source).expanduser().absolute()  # holds images or labels (a data.yaml beside
+            root = source if source.is_dir() else source.parent    # a project, naming images elsewhere, does not)
+            if any(root == f or root in f.parents for f in folders):
+                folders.add(root)
         for folder in sorted(folders, key=lambda f: len(f.parts)):
             if out == folder or folder in out.parents:
                 raise TinydetError(f"{out} is inside the dataset's folder {folder}; choose a folder outside it")
