@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:  # a full or read-only disk is the user's to fix
             where = f": {e.filename}" if getattr(e, "filename", None) else ""
-            print(f"tinydet {args.command}: error: {e.strerror or _one_line(e)}{where} (what was being written is "
-                  "not left half-written; free space and run the command again)", file=sys.stderr)
+            print(f"tinydet {args.command}: error: {e.strerror or _one_line(e)}{where} (free some space, or write "
+                  "elsewhere, and run the command again)", file=sys.stderr)
             return 2
         print(f"tinydet {args.command}: error: {type(e).__name__}: {_one_line(e)} (unexpected: `tinydet --debug "
               f"{args.command} ...` shows where; please report it)", file=sys.stderr)
