@@ -78,7 +78,7 @@ def test_typed_and_json_paths_load_the_same(tmp_path, monkeypatch, seed, odd):
 
 def test_the_typed_path_takes_files_that_follow_the_format(tmp_path, monkeypatch):
     gt_file, pred_file = _write(tmp_path, *random_case(0))
-    monkeypatch.setattr(load_coco, "read_json", lambda path: pytest.fail(f"json path used for {path}"))
+    monkeypatch.setattr(load_coco, "parse_json", lambda raw, path: pytest.fail(f"json path used for {path}"))
     load_coco_predictions(pred_file, load_coco_ground_truth(gt_file))
 
 

@@ -29,3 +29,12 @@ def test_no_warning_where_accumulation_is_harmless_or_unknown():
     assert few_updates_warning(16, 64, 64, 40) is None  # batch = nbs: no accumulation
     assert few_updates_warning(16, 8, 8, 40) is None  # --set nbs=8
     assert few_updates_warning(16, -1, 64, 40) is None and few_updates_warning(16, 0.7, 64, 40) is None  # AutoBatch
+
+
+def test_the_warning_counts_steps_with_the_runs_warmup():
+    with_default = few_updates_warning(16, 8, 64, 40)
+    no_warmup = few_updates_warning(100, 8, 64, 3, warmup_epochs=0)  # 13 batches an epoch, a step every 8
+    assert "makes 10 optimizer steps" in with_default
+    assert f"makes {optimizer_updates(13, 3, 8, 0)} optimizer steps" in no_warmup
+    assert optimizer_updates(13, 3, 8, 0) != optimizer_updates(13, 3, 8)  # so the warm-up must be passed on
+

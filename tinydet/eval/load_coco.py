@@ -53,16 +53,10 @@ def read_bytes(path: Path) -> bytes:
         raise DataError("is a folder, expected a JSON file", path) from None
 
 
-def read_json(path: str | Path):
-    """Parsed JSON, or a DataError naming the file (and line) when it is missing or malformed."""
-    path = Path(path)
+def parse_json(raw: bytes, path: Path):
+    """`raw` (the bytes of `path`) parsed as JSON, or a DataError naming the file (and line) when it is malformed."""
     try:
-        with open(path, "rb") as f, gc_paused():
-            return json.load(f)
-    except FileNotFoundError:
-        raise DataError("file not found", path) from None
-    except IsADirectoryError:
-        raise DataError("is a folder, expected a JSON file", path) from None
+        return json.loads(raw)
     except json.JSONDecodeError as e:
         raise DataError(f"not valid JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
     except UnicodeDecodeError:
@@ -129,13 +123,14 @@ def load_coco_ground_truth(path: str | Path) -> GroundTruth:
     """GroundTruth from a COCO JSON (`images`, `annotations`, `categories`)."""
     with gc_paused():
         path = Path(path)
-        columns = ground_truth_columns(read_bytes(path))
-        return _ground_truth(_slow_ground_truth_columns(path) if columns is None else columns, path)
+        raw = read_bytes(path)
+        columns = ground_truth_columns(raw)
+        return _ground_truth(_slow_ground_truth_columns(raw, path) if columns is None else columns, path)
 
 
-def _slow_ground_truth_columns(path: Path) -> GroundTruthColumns:
+def _slow_ground_truth_columns(raw: bytes, path: Path) -> GroundTruthColumns:
     """The columns of a file the typed decoder refused, through json and checks that name what is wrong."""
-    data = read_json(path)
+    data = parse_json(raw, path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("categories"), list):
         raise DataError("not a COCO ground-truth file (expected an object with 'images', 'annotations', 'categories')", path)
     images, categories = data["images"], data["categories"]
@@ -260,13 +255,15 @@ def load_coco_predictions(path: str | Path, gt: GroundTruth, category_offset: in
     """Predictions from a COCO results JSON: a list of {image_id, category_id, bbox [x, y, w, h], score}."""
     with gc_paused():
         path = Path(path)
-        columns = prediction_columns(read_bytes(path))
-        return _predictions(_slow_prediction_columns(path) if columns is None else columns, path, gt, category_offset)
+        raw = read_bytes(path)
+        columns = prediction_columns(raw)
+        return _predictions(_slow_prediction_columns(raw, path) if columns is None else columns, path, gt,
+                            category_offset)
 
 
-def _slow_prediction_columns(path: Path) -> PredictionColumns:
+def _slow_prediction_columns(raw: bytes, path: Path) -> PredictionColumns:
     """The columns of a file the typed decoder refused, through json and checks that name what is wrong."""
-    data = read_json(path)
+    data = parse_json(raw, path)
     if not isinstance(data, list):
         raise DataError("not a COCO results file (expected a list of {image_id, category_id, bbox, score})", path)
     what = "prediction"

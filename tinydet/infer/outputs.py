@@ -8,6 +8,7 @@ starts), so files with equal names in different folders never collide.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ def yolo_txt(dets: Detections, width: int, height: int) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+@functools.lru_cache(maxsize=1024)
 def class_colour(class_id: int) -> tuple[int, int, int]:
     """A bright BGR colour per class: hues a golden-ratio step apart, so neighbouring ids never look alike."""
     hue = int((class_id * 0.618033988749895) % 1.0 * 180)  # OpenCV hue range 0-179

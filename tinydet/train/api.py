@@ -63,7 +63,8 @@ def train(opts: TrainOptions, callbacks: Callbacks | None = None) -> TrainResult
             return train_pose_aux(opts, data, out, callbacks)
         data = sampled_data(opts, data, out)
         args = ultralytics_args(opts, data.yaml_path, out)
-        few = few_updates_warning(len(split_images(data.splits["train"])), args["batch"], args.get("nbs", 64), opts.epochs)
+        few = few_updates_warning(len(split_images(data.splits["train"])), args["batch"], args.get("nbs", 64),
+                                  opts.epochs, args.get("warmup_epochs", 3.0))  # ultralytics' defaults
         if few:
             warnings.warn(few, stacklevel=2)
         out.mkdir(parents=True, exist_ok=True)

@@ -163,17 +163,18 @@ def _counted(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
-def few_updates_warning(n_images: int, batch, nbs, epochs: int) -> str | None:
+def few_updates_warning(n_images: int, batch, nbs, epochs: int, warmup_epochs: float = 3.0) -> str | None:
     """A warning when ultralytics' gradient accumulation leaves a small dataset fewer than 10 optimizer steps an
     epoch, else None. ultralytics steps once per `max(round(nbs / batch), 1)` batches (nbs, the nominal batch,
-    is 64), so 16 images at batch 8 (2 batches an epoch) step once every 4 epochs after the warm-up."""
+    is 64), so 16 images at batch 8 (2 batches an epoch) step once every 4 epochs after the warm-up.
+    `warmup_epochs` is the run's (ultralytics' default 3), which the step count depends on."""
     if not isinstance(batch, int) or batch < 1 or not nbs or n_images < 1:
         return None  # AutoBatch (-1) or a memory fraction: the batch is known only once training starts
     accumulate = max(round(nbs / batch), 1)
     batches = -(-n_images // batch)
     if accumulate == 1 or batches >= accumulate * 10:
         return None
-    updates = optimizer_updates(batches, epochs, accumulate)
+    updates = optimizer_updates(batches, epochs, accumulate, warmup_epochs)
     return (f"{_counted(n_images, 'training image')} at batch {batch}: ultralytics accumulates {accumulate} batches "
             f"per optimizer step (nbs {nbs}), so the whole run makes {_counted(updates, 'optimizer step')} "
             f"({_counted(epochs, 'epoch')} of {_counted(batches, 'batch', 'batches')}). For a dataset this "
