@@ -38,8 +38,7 @@ def _garbage_checkpoint(root: Path) -> Path:
 CASES = [
     ("eval: GT without annotations", lambda r: _coco(r, {k: v for k, v in GT.items() if k != "annotations"}, PRED),
      "no 'annotations'"),
-    ("eval: truncated GT JSON", lambda r: _coco(r, GT, PRED) and _truncate(r / "gt.json") or _coco_argv(r),
-     "not valid JSON"),
+    ("eval: truncated GT JSON", lambda r: _truncated_gt(r), "not valid JSON"),
     ("eval: prediction box with NaN", lambda r: _coco(r, GT, '[{"image_id": 1, "category_id": 0, '
                                                         '"bbox": [NaN, 4, 8, 8], "score": 0.9}]'), "invalid box"),
     ("eval: prediction for an unknown image", lambda r: _coco(r, GT, [dict(PRED[0], image_id=7)]),
@@ -73,12 +72,10 @@ CASES = [
 ]
 
 
-def _coco_argv(root: Path) -> list[str]:
-    return ["eval", "--gt", str(root / "gt.json"), "--pred", str(root / "pred.json")]
-
-
-def _truncate(path: Path) -> None:
-    path.write_text(path.read_text()[:40])
+def _truncated_gt(root: Path) -> list[str]:
+    argv = _coco(root, GT, PRED)
+    (root / "gt.json").write_text((root / "gt.json").read_text()[:40])
+    return argv
 
 
 def _corrupt_image(data_yaml: Path) -> Path:
