@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinydet"
 # Lowest first. A module belongs to the first layer with a prefix that names it or a package above it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base: errors, logs, registries, pure ops, nn blocks",
-     ("tinydet.errors", "tinydet.version", "tinydet.logs", "tinydet.files", "tinydet.run_record", "tinydet.registry", "tinydet.ops", "tinydet.nn")),
+     ("tinydet.errors", "tinydet.version", "tinydet.logs", "tinydet.files", "tinydet.malloc", "tinydet.run_record", "tinydet.registry", "tinydet.ops", "tinydet.nn")),
     ("ultralytics, lower tier: environment, runtime, model building, checkpoints, arguments",
      ("tinydet.integrations.ultralytics.env", "tinydet.integrations.ultralytics.runtime",
       "tinydet.integrations.ultralytics.builder", "tinydet.integrations.ultralytics.checkpoints",

@@ -29,6 +29,7 @@ from tinydet.infer.backends import BACKENDS, Backend, round_to_stride
 from tinydet.infer.backends.load import load_backend
 from tinydet.infer.decode import Candidates, Placement, decode
 from tinydet.infer.images import DEFAULT_MAX_PIXELS, ArrayReader, from_array, open_image
+from tinydet.malloc import keep_freed_memory
 from tinydet.ops.merge import METHODS, check_method, merge
 from tinydet.ops.slicing import overlap_problem, tile_grid
 
@@ -140,6 +141,7 @@ class SlicedPredictor:
 
     def __init__(self, model: str | Path | Backend, options: SliceOptions = SliceOptions()):
         self.options = options
+        keep_freed_memory()  # the forward passes reuse their freed buffers instead of faulting in fresh pages
         if isinstance(model, (str, Path)):
             self.backend = load_backend(model, options.backend, options.device, options.input_hw, options.half,
                                         options.nms_free)

@@ -14,6 +14,7 @@ from tinydet.integrations.ultralytics.training.trainer import (
     RecipeDetectionTrainer,
     RecipePoseTrainer,
 )
+from tinydet.malloc import keep_freed_memory
 
 # Extra ultralytics callbacks for one run, by event: {"on_fit_epoch_end": [fn, ...]}; each fn(trainer).
 Callbacks = Mapping[str, Sequence[Callable[[Any], None]]]
@@ -24,6 +25,7 @@ def run_trainer(model_path: str, recipe, args: dict[str, Any], callbacks: Callba
     """Train `model_path` (what YOLO() takes) with ultralytics' trainer for its task, carrying `recipe` (a
     tinydet Recipe); `args` are ultralytics train arguments. Returns the YOLO object (its `.trainer` holds the
     final metrics)."""
+    keep_freed_memory()
     model = YOLO(model_path)
     if recipe.distill_from and model.task != "detect":
         raise TinydetError(f"distillation trains detect models, not {model.task}")
@@ -42,6 +44,7 @@ def run_trainer(model_path: str, recipe, args: dict[str, Any], callbacks: Callba
 
 def resume_trainer(last: str, recipe) -> YOLO:
     """Continue the run whose weights/last.pt is `last`, with the recipe it was started with."""
+    keep_freed_memory()
     model = YOLO(str(last))
     if model.task in TRAINERS:
         model.add_callback(RecipeCallback.event, RecipeCallback(recipe))
