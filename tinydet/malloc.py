@@ -2,12 +2,13 @@
 
 On Linux with glibc, a block larger than malloc's mmap threshold (at most 32 MiB as glibc adjusts it) is a fresh
 mmap, and freeing it gives the pages back to the kernel; freed memory at the top of the heap is trimmed back too.
-A CPU forward pass allocates and frees its activations on every call: a batch of four 640 px tiles through
-yolov8n-p2 has buffers of 50-240 MiB. Each call then touches every page of them anew, and each first touch is a
-page fault that the kernel answers with a zeroed page: 4.7 million faults and 10 s of system time for five
-2560x2560 images, 43% of the wall time (BENCHMARKS.md, "Sliced inference against SAHI"). With both thresholds
-raised, freed blocks stay in malloc's heap and are reused: the faults fall to a few thousand, and the peak RSS
-stays the same, because the same blocks are reused call after call.
+A CPU forward pass allocates and frees its activations on every call, and a batch of four 640 px tiles through
+yolov8n-p2 has buffers above 32 MiB (some above 256 MiB: thresholds of 256 MiB still left 1.4 million faults).
+Each call then touches every page of them anew, and each first touch is a page fault that the kernel answers
+with a zeroed page: 4.7 million faults and 10 s of system time for five 2560x2560 images, 43% of the wall time
+(BENCHMARKS.md, "Sliced inference against SAHI"). With both thresholds at 1 GiB, freed blocks stay in malloc's
+heap and are reused: the faults fall to a few thousand, and the peak RSS stays the same, because the same blocks
+are reused call after call. Raising only one of the two thresholds does not help.
 
     from tinydet.malloc import keep_freed_memory
     keep_freed_memory()   # once, before the work; True when the setting was made
