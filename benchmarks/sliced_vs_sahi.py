@@ -15,6 +15,10 @@ Steps (each is skipped when its output exists, so an interrupted run can simply 
    the whole folder in sequence, with and without reading the next image ahead;
 5. the table goes to BENCHMARKS.md (section "Sliced inference against SAHI") with --write.
 
+All methods share one process, so once tinydet's predictors are built, SAHI's forward passes also run with the
+malloc thresholds tinydet sets (tinydet/malloc.py): this script compares the pipelines on an equal allocator.
+benchmarks/sliced_folders.py compares whole processes, each with its own allocator settings, on real photos.
+
 Timings are wall-clock seconds on this machine, shared with other jobs: compare the ratios of one run, which saw
 the same load. Torch runs with --threads threads for every method (on a busy 2-core machine one thread is
 faster than two, whose threads wait for each other).
