@@ -46,7 +46,8 @@ def main() -> None:
             postprocess_match_metric="IOS", postprocess_match_threshold=0.5, postprocess_class_agnostic=False,
             force_postprocess_type=True, verbose=0,
         )
-        boxes[path.name] = [[*p.bbox.to_xyxy(), p.score.value, p.category.id] for p in result.object_prediction_list]
+        boxes[path.name] = [[*map(float, p.bbox.to_xyxy()), float(p.score.value), int(p.category.id)]
+                            for p in result.object_prediction_list]
     seconds = time.perf_counter() - start
     args.out.write_text(json.dumps({"seconds": seconds, "boxes": boxes}))
     print(f"{sum(map(len, boxes.values()))} boxes on {len(boxes)} images in {seconds:.1f} s")
