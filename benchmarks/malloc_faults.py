@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     args = parser.parse_args()
     base = {k: v for k, v in os.environ.items() if k not in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")}
-    print(f"| malloc | loop wall s | user s | sys s | minor faults | peak RSS MB | boxes |\n|---|---:|---:|---:|---:|---:|---:|")
+    print("| malloc | loop wall s | user s | sys s | minor faults | peak RSS MB | boxes |\n|---|---:|---:|---:|---:|---:|---:|")
     for label, extra in (("glibc default", {"GLIBC_TUNABLES": "glibc.malloc.check=0"}), ("tinydet's thresholds", {})):
         out = subprocess.run([sys.executable, "-c", CHILD, args.model, args.folder, str(args.images), str(args.batch)],
                              env={**base, **extra}, capture_output=True, text=True, check=True)
