@@ -3,7 +3,7 @@
 On Linux with glibc, a block larger than malloc's mmap threshold (at most 32 MiB as glibc adjusts it) is a fresh
 mmap, and freeing it gives the pages back to the kernel; freed memory at the top of the heap is trimmed back too.
 A CPU forward pass allocates and frees its activations on every call, and a batch of four 640 px tiles through
-yolov8n-p2 has buffers above 32 MiB (some above 256 MiB: thresholds of 256 MiB still left 1.4 million faults).
+yolov8n-p2 has buffers above 32 MiB (with both thresholds at 256 MiB, 1.4 of 4.7 million faults remained).
 Each call then touches every page of them anew, and each first touch is a page fault that the kernel answers
 with a zeroed page: 3.4 million faults and 6.8 s of system time for five 2560x2560 photos (BENCHMARKS.md,
 "Sliced inference on real images against SAHI"). With both thresholds at 1 GiB, freed blocks stay in malloc's
