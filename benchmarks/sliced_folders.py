@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from markdown_section import replace_section
+from sliced_report import cpu_seconds, cpu_text, load_text, other_cores
 
 MODELS = ("yolov8n", "yolov8n-p2", "yolov8n-p2-nop5")
 TILE = 640
@@ -214,13 +215,13 @@ def measure(sets: dict[str, Path], models: dict[str, Path], backends: list[str],
 def report(rows: list[dict], command: str, meta: dict) -> str:
     lines = [
         SECTION, "",
-        f"Command: `{command}` ({meta['minutes']:.0f} min wall, training included)", "",
-        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX), every method on all cores; {meta['load']}. Tiles of "
+        f"Command: `{command}` ({meta['minutes']:.0f} min wall, with training where checkpoints were missing)", "",
+        f"Machine: {os.cpu_count()} CPU cores ({cpu_text()}), every method on all cores; {meta['load']}. Tiles of "
         f"{TILE} px at network input {TILE} (both tools told so), overlap 0.2, conf {meta['conf']}, greedy NMM with "
         f"IoS 0.5, class-wise, no full-image pass. Whole processes, medians of {meta['rounds']} rounds in rotating "
         "order after one warm-up run each; 'loop s' is the prediction loop as each process prints it (start-up and "
         "model loading left out). OpenVINO: tinydet `--half` (bf16) and SAHI through ultralytics' OpenVINO backend "
-        "(bf16 on this CPU), the same export. 'same boxes': tinydet's boxes that SAHI also found and SAHI's that "
+        "(bf16 where the CPU has it), the same export. 'same boxes': tinydet's boxes that SAHI also found and SAHI's that "
         "tinydet found (same class, IoU >= 0.9). The third row of each group is SAHI with the malloc thresholds "
         "tinydet sets for itself, given as environment variables: the allocator's share of the difference.", "",
         "| images | backend | model | method | wall s | user s | sys s | peak RSS MB | loop s | boxes | SAHI wall / this | "
@@ -248,8 +249,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--write", type=Path, default=None, help="replace the section in this BENCHMARKS.md")
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    from sliced_report import cpu_seconds, load_text, other_cores
 
     t0 = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)

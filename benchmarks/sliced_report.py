@@ -15,6 +15,18 @@ OVERLAP = 0.2
 MATCH_THRESHOLD = 0.5
 
 
+def cpu_text() -> str:
+    """The CPU's model name and its bf16 instructions, from /proc/cpuinfo ('CPU' elsewhere)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "CPU")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
+    return f"{name}, {' and '.join(bf16) if bf16 else 'no bf16 instructions'}"
+
+
 def cpu_seconds() -> tuple[float, float, float] | None:
     """(wall s, CPU s all processes used, CPU s this process and its children used); None off Linux."""
     try:
@@ -50,7 +62,7 @@ def report(result: dict, command: str) -> str:
         "",
         f"Command: `{command}` ({result['total_seconds'] / 60:.0f} min wall in all, training included)",
         "",
-        f"Machine: {os.cpu_count()} CPU cores (Xeon with AMX), {load_text(result.get('other_cores'))}, {result['threads']} threads for "
+        f"Machine: {os.cpu_count()} CPU cores ({cpu_text()}), {load_text(result.get('other_cores'))}, {result['threads']} threads for "
         f"every method (SAHI's OpenVINO rows: ultralytics' own count); {result['images']} synthetic 4000x3000 val images, {result['tiles_per_image']} tiles of "
         f"{TILE} px each (overlap {OVERLAP}), conf {result['conf']}, greedy NMM with IoS {MATCH_THRESHOLD}, class-wise "
         "(rows naming another merge: that merge, threshold 0.5), no full-image pass, the same yolov8n checkpoint (trained on 512 px tiles of the same generator; SAHI "
