@@ -19,7 +19,6 @@ import sys
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-import torch
 from tinydet.infer.sliced import SliceOptions, SlicedPredictor
 model, folder, n, batch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 predictor = SlicedPredictor(model, SliceOptions(slice=(640, 640), overlap=0.2, conf=0.25, batch=batch))

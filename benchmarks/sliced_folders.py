@@ -38,8 +38,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from markdown_section import replace_section
 from sliced_report import cpu_seconds, cpu_text, load_text, other_cores
+
+from tinydet.ops.boxes import pairwise_iou
 
 MODELS = ("yolov8n", "yolov8n-p2", "yolov8n-p2-nop5")
 TILE = 640
@@ -128,9 +131,9 @@ def run_process(command: list[str], env: dict[str, str]) -> dict:
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{output[-3000:]}")
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        raise SystemExit(f"failed ({code}): {' '.join(command)}\n{output[-3000:]}")
     found = LOOP_LINE.findall(output)
     if not found:
         raise SystemExit(f"no 'N boxes on M images in S s' line from: {' '.join(command)}\n{output[-3000:]}")
@@ -169,11 +172,7 @@ def compare_boxes(out: Path) -> dict[str, float]:
         total_ours, total_theirs = total_ours + len(a), total_theirs + len(b)
         if not len(a) or not len(b):
             continue
-        lt = np.maximum(a[:, None, :2], b[None, :, :2])
-        rb = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
-        inter = np.clip(rb - lt, 0, None).prod(-1)
-        area = lambda d: (d[:, 2] - d[:, 0]) * (d[:, 3] - d[:, 1])  # noqa: E731
-        iou = inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
+        iou = pairwise_iou(torch.from_numpy(a[:, :4]), torch.from_numpy(b[:, :4])).numpy()  # [len(a), len(b)]
         match = (iou >= 0.9) & (a[:, None, 5] == b[None, :, 5])
         found_ours += int(match.any(1).sum())
         found_theirs += int(match.any(0).sum())

@@ -21,7 +21,6 @@ off glibc (macOS, Windows, musl), whose allocators are not affected in the same 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 
@@ -46,9 +45,8 @@ def keep_freed_memory() -> bool:
 def _set_thresholds(environ, libc_name: str) -> bool:
     if libc_name != "glibc" or any(name in environ for name in USER_SETTINGS):
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+    try:  # the symbols already loaded into the process, libc's among them (find_library would start ldconfig)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
